@@ -1,0 +1,137 @@
+"""What users do with agenda items: record an ask and its outcome, mark an
+item done, snooze it. Each records the facts (an Ask, a Permission, names
+received, an activity) and the decision, then refreshes the contact."""
+
+import datetime as dt
+
+from django.db import transaction
+
+from rapport.advocacy.actions import receive_names
+from rapport.agenda import engine
+from rapport.agenda.models import Action, AgendaDecision, AgendaItem
+from rapport.clients.actions import facts_changed, log_activity, record_permission
+from rapport.clients.models import ActivityKind, Direction, Permission, PermissionKind
+from rapport.outreach.models import Ask, AskKind, Outcome
+from rapport.workspaces.models import Workspace
+
+# Past this many changed contacts, one full rebuild is cheaper than a filter.
+PARTIAL_REFRESH_LIMIT = 2000
+
+
+def refresh_after_change(workspace, contact_ids: list[int] | None) -> None:
+    workspace = Workspace.objects.get(pk=workspace.pk)
+    today = workspace.today()
+    stale = workspace.agenda_date != today
+    if stale or contact_ids is None or len(contact_ids) > PARTIAL_REFRESH_LIMIT:
+        engine.refresh(workspace, today)
+    else:
+        engine.refresh(workspace, today, contact_ids)
+
+
+def ensure_current(workspace) -> None:
+    """The morning job keeps the agenda current; this covers a missed run."""
+    if workspace.agenda_date != workspace.today():
+        engine.refresh(workspace)
+
+
+def ask_kind_for(item: AgendaItem) -> str:
+    if item.action == Action.UPFRONT_CONTRACT:
+        return AskKind.PERMISSION
+    if item.action == Action.REACTIVATE:
+        return AskKind.REACTIVATION
+    return item.ask_kind or AskKind.REFERRAL
+
+
+def _decide(item: AgendaItem, status: str, *, by, until: dt.date | None = None) -> None:
+    AgendaDecision.objects.update_or_create(
+        workspace_id=item.workspace_id,
+        contact_id=item.contact_id,
+        action=item.action,
+        key=item.key,
+        defaults={"status": status, "until": until, "decided_by": by},
+    )
+
+
+def record_outcome(
+    item: AgendaItem,
+    outcome: str,
+    *,
+    by,
+    channel: str,
+    ask_after: dt.date | None = None,
+    names: list[dict] | None = None,
+    note: str = "",
+) -> Ask:
+    """The contact was asked; record how it went, in one step."""
+    contact = item.contact
+    workspace = contact.workspace
+    today = workspace.today()
+    kind = ask_kind_for(item)
+    with transaction.atomic():
+        ask = Ask.objects.create(
+            workspace=workspace,
+            contact=contact,
+            kind=kind,
+            channel=channel,
+            script=item.script,
+            asked_on=today,
+            asked_by=by,
+            outcome=outcome,
+            outcome_at=None if outcome == Outcome.PENDING else dt.datetime.now(dt.UTC),
+            note=note,
+        )
+        granted = outcome == Outcome.LATER or (
+            kind == AskKind.PERMISSION and outcome == Outcome.YES
+        )
+        if granted:
+            record_permission(
+                contact,
+                kind=PermissionKind.BOTH if kind == AskKind.PERMISSION else kind,
+                ask_after=ask_after or today + dt.timedelta(days=90),
+                granted_on=today,
+                source=(
+                    Permission.Source.UPFRONT_CONTRACT
+                    if kind == AskKind.PERMISSION
+                    else Permission.Source.ASK_ME_LATER
+                ),
+                note=note,
+                by=by,
+            )
+        if outcome == Outcome.GAVE_NAMES and names:
+            receive_names(contact, names, on=today)
+        _decide(item, AgendaDecision.Status.DONE, by=by)
+        facts_changed(workspace, [contact.pk])
+    return ask
+
+
+# What "done" means for the items that are not asks: the touch it stands for.
+DONE_AS_ACTIVITY = {
+    Action.THANK: (ActivityKind.CARD, "Thanked them"),
+    Action.TOUCH: (ActivityKind.CALL, "Kept in touch"),
+    Action.RECALL: (ActivityKind.CALL, "Called about their routine visit"),
+    Action.REACTIVATE: (ActivityKind.CALL, "Win-back call"),
+    Action.EARN_FIRST: (ActivityKind.NOTE, "Worked on earning the right to ask"),
+    Action.RECOVER: (ActivityKind.NOTE, "Handled the complaint"),
+}
+
+
+def mark_done(item: AgendaItem, *, by, note: str = "") -> None:
+    with transaction.atomic():
+        kind, text = DONE_AS_ACTIVITY.get(item.action, (ActivityKind.NOTE, item.get_action_display()))
+        # The touch is a fact: the touch plan restarts from today.
+        log_activity(
+            item.contact,
+            by=by,
+            occurred_on=item.contact.workspace.today(),
+            kind=kind,
+            direction=Direction.OUT,
+            text=f"{text}. {note}".strip() if note else text,
+            read_text=False,
+        )
+        _decide(item, AgendaDecision.Status.DONE, by=by)
+
+
+def snooze(item: AgendaItem, until: dt.date, *, by) -> None:
+    with transaction.atomic():
+        _decide(item, AgendaDecision.Status.SNOOZED, by=by, until=until)
+        facts_changed(item.contact.workspace, [item.contact_id])

@@ -1,0 +1,852 @@
+"""The agenda engine: every action for a day, with its priority, why and script.
+
+One `Snapshot` loads the facts of a workspace (or of a few contacts) in a
+fixed number of set-based queries — never one per contact — and the rules
+below turn them into items. Screening that touches every contact (readiness,
+lapse, touch plan) is vectorised with NumPy; only contacts that end up with
+an item get per-contact Python work.
+
+The gates of DESIGN.md hold here, for every entry point: an open issue or an
+unhandled complaint blocks every ask; suspects and prospects are never asked
+for a referral; a readiness below the workspace threshold turns an ask into
+"earn it first"; one ask of a kind per cooldown; a decline holds back unless
+permission was granted since; a permission's date holds exactly.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Count, Max, Min, Q
+
+from rapport.advocacy.models import Referral, ReferralGiven, Testimonial
+from rapport.agenda import readiness as scoring
+from rapport.agenda.models import Action, AgendaDecision, AgendaItem
+from rapport.agenda.moments import POSITIVE, Moment, MomentKind, moments_on
+from rapport.agenda.scripts import bodies_for, render
+from rapport.clients.models import (
+    Activity,
+    Contact,
+    Deal,
+    DealStage,
+    Issue,
+    Permission,
+    PermissionKind,
+    Purchase,
+    Stage,
+)
+from rapport.outreach.models import Ask, AskKind, Outcome
+
+# A client this new, with no permission on record, is due the upfront contract.
+UPFRONT_WINDOW_DAYS = 60
+# Decisions older than this cannot match a live key any more (keys carry dates
+# or ids of recent facts); skipping them keeps the query small after years.
+DECISION_MEMORY_DAYS = 730
+# "8 months for a 6-month recall": past this multiple of the recall interval
+# the routine reminder becomes a win-back.
+RECALL_LAPSE_FACTOR = 4 / 3
+# Without a recall schedule, a regular client's own rhythm is the schedule:
+# due a quarter past the usual interval, lapsed after twice it.
+DUE_FACTOR = 1.25
+LAPSE_FACTOR = 2.0
+
+BASE_PRIORITY = {
+    Action.RECOVER: 0.95,
+    Action.FOLLOW_UP_PERMISSION: 0.9,
+    Action.ASK_MORE_NAMES: 0.82,
+    Action.THANK: 0.8,
+    Action.ASK_REFERRAL: 0.6,
+    Action.ASK_TESTIMONIAL: 0.58,
+    Action.UPFRONT_CONTRACT: 0.55,
+    Action.REACTIVATE: 0.45,
+    Action.RECALL: 0.42,
+    Action.EARN_FIRST: 0.35,
+    Action.TOUCH: 0.2,
+}
+
+# The moment that opens a referral ask picks the words.
+SCRIPT_FOR_MOMENT = {
+    MomentKind.PRAISE: "moment_praise",
+    MomentKind.TESTIMONIAL: "moment_testimonial",
+    MomentKind.SAVED_US: "moment_saved_us",
+    MomentKind.PARTNER_ASSOCIATION: "moment_partner_association",
+    MomentKind.PROJECT_COMPLETED: "moment_project_completed",
+    MomentKind.POINT_OF_SALE: "point_of_sale",
+    MomentKind.PROMOTER: "moment_praise",
+}
+
+# How a moment reads inside a script ("thank you so much for …").
+MOMENT_PHRASE = {
+    MomentKind.PRAISE: "you took the time to tell us how happy you are",
+    MomentKind.TESTIMONIAL: "your kind words",
+    MomentKind.SAVED_US: "you felt we made a real difference",
+    MomentKind.PARTNER_ASSOCIATION: "sharing your news",
+    MomentKind.PROJECT_COMPLETED: "the project is finished",
+    MomentKind.POINT_OF_SALE: "you decided to go ahead",
+    MomentKind.PROMOTER: "you rated us so highly",
+}
+
+
+@dataclass
+class Item:
+    contact_id: int
+    action: str
+    key: str
+    priority: float
+    why: list[str]
+    script_key: str
+    moments: list[str] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict)
+    readiness: int = 0
+    script: str = ""
+
+
+@dataclass
+class ContactView:
+    """Everything the engine concluded about one contact, for its page."""
+
+    readiness: int
+    reasons: list[str]
+    moments: list[Moment]
+    holds: list[str]
+    items: list[Item]
+
+
+def _ordinal(day: dt.date | None) -> float:
+    return float(day.toordinal()) if day else np.nan
+
+
+def _since(days: float) -> str:
+    days = int(days)
+    if days < 60:
+        return f"{days} days"
+    if days < 730:
+        return f"{round(days / 30.4)} months"
+    return f"{days / 365.25:.1f} years"
+
+
+def _every(days: float) -> str:
+    days = float(days)
+    if days < 13:
+        return f"every {round(days)} days"
+    if days < 60:
+        return f"every {round(days / 7)} weeks"
+    return f"every {round(days / 30.4)} months"
+
+
+class Snapshot:
+    """The facts of a workspace on a day, loaded set-based."""
+
+    def __init__(self, workspace, on: dt.date, contact_ids=None):
+        self.workspace = workspace
+        self.on = on
+        self.today = on.toordinal()
+
+        def scoped(queryset, contact_field="contact_id"):
+            queryset = queryset.filter(workspace=workspace)
+            if contact_ids is not None:
+                queryset = queryset.filter(**{f"{contact_field}__in": contact_ids})
+            return queryset.order_by()  # no model ordering in GROUP BY
+
+        contacts = Contact.objects.filter(workspace=workspace, erased_at=None)
+        if contact_ids is not None:
+            contacts = contacts.filter(pk__in=contact_ids)
+        rows = list(
+            contacts.order_by().values_list(
+                "pk",
+                "external_id",
+                "first_name",
+                "last_name",
+                "stage",
+                "relationship",
+                "organization_id",
+                "owner__first_name",
+                "recall_interval_days",
+                "created_at",
+                "readiness",
+            )
+        )
+        self.rows = rows
+        n = len(rows)
+        self.ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
+        self.index = {pk: i for i, pk in enumerate(self.ids.tolist())}
+        self.stage_rank = np.fromiter((Stage.rank(r[4]) for r in rows), dtype=np.int64, count=n)
+        self.relationship = np.array([np.nan if r[5] is None else r[5] for r in rows], dtype=float)
+        self.recall = np.array(
+            [r[8] or workspace.recall_interval_days or np.nan for r in rows], dtype=float
+        )
+        self.created = np.array([r[9].date().toordinal() for r in rows], dtype=float)
+        self.stored_readiness = np.fromiter((r[10] for r in rows), dtype=np.int64, count=n)
+
+        def column(pairs, default=np.nan):
+            values = np.full(n, default, dtype=float)
+            for pk, value in pairs:
+                i = self.index.get(pk)
+                if i is not None:
+                    values[i] = value
+            return values
+
+        # The one pass over purchases: count, first and last per contact.
+        purchase_rows = list(
+            scoped(Purchase.objects)
+            .filter(date__lte=on)
+            .values("contact_id")
+            .annotate(n=Count("id"), first=Min("date"), last=Max("date"))
+            .values_list("contact_id", "n", "first", "last")
+        )
+        self.purchases = column(((r[0], r[1]) for r in purchase_rows), 0.0)
+        self.first_purchase = column((r[0], _ordinal(r[2])) for r in purchase_rows)
+        self.last_purchase = column((r[0], _ordinal(r[3])) for r in purchase_rows)
+
+        last_activity = column(
+            (pk, _ordinal(day))
+            for pk, day in scoped(Activity.objects)
+            .filter(occurred_on__lte=on)
+            .values("contact_id")
+            .annotate(last=Max("occurred_on"))
+            .values_list("contact_id", "last")
+        )
+
+        deal_rows = (
+            scoped(Deal.objects)
+            .filter(stage__in=[DealStage.WON, DealStage.COMPLETED], won_on__lte=on)
+            .values("contact_id")
+            .annotate(first=Min("won_on"))
+            .values_list("contact_id", "first")
+        )
+        first_deal = column((pk, _ordinal(day)) for pk, day in deal_rows)
+        self.first_client_day = np.fmin(self.first_purchase, first_deal)
+
+        self.referrals_given_to = column(
+            scoped(ReferralGiven.objects)
+            .filter(given_on__lte=on)
+            .values("contact_id")
+            .annotate(n=Count("id"))
+            .values_list("contact_id", "n"),
+            0.0,
+        )
+        self.testimonials = column(
+            scoped(Testimonial.objects)
+            .filter(received_on__lte=on)
+            .values("contact_id")
+            .annotate(n=Count("id"))
+            .values_list("contact_id", "n"),
+            0.0,
+        )
+
+        # Asks: the recent ones (cooldown, hold-back) in full, the last one
+        # of all for the touch plan, and who was ever offered the contract.
+        horizon = on - dt.timedelta(
+            days=max(workspace.ask_cooldown_days, workspace.decline_holdback_days)
+        )
+        self.recent_asks: dict[int, list[tuple[str, dt.date, str]]] = defaultdict(list)
+        for pk, kind, asked_on, outcome in (
+            scoped(Ask.objects)
+            .filter(asked_on__range=(horizon, on))
+            .values_list("contact_id", "kind", "asked_on", "outcome")
+        ):
+            self.recent_asks[pk].append((kind, asked_on, outcome))
+        ask_rows = list(
+            scoped(Ask.objects)
+            .filter(asked_on__lte=on)
+            .values("contact_id")
+            .annotate(last=Max("asked_on"))
+            .values_list("contact_id", "last")
+        )
+        last_ask = column((pk, _ordinal(day)) for pk, day in ask_rows)
+        self.asked_permission = set(
+            scoped(Ask.objects)
+            .filter(kind=AskKind.PERMISSION, asked_on__lte=on)
+            .values_list("contact_id", flat=True)
+        )
+        self.last_touch = np.fmax(np.fmax(last_activity, self.last_purchase), last_ask)
+
+        # Issues: the blocking ones (for the contact and everyone in its
+        # organization) and recent ones of any status (a complaint is
+        # handled once an issue was opened for it).
+        self.blocking_issues: dict[int, list[tuple]] = defaultdict(list)
+        self.blocked_orgs: dict[int, list[tuple]] = defaultdict(list)
+        self.issue_days: dict[int, list[dt.date]] = defaultdict(list)
+        complaint_since = on - dt.timedelta(days=workspace.window_for(MomentKind.COMPLAINT))
+        issues = Issue.objects.filter(workspace=workspace, opened_on__lte=on).filter(
+            Q(status__in=Issue.BLOCKING_STATUSES) | Q(opened_on__gte=complaint_since)
+        )
+        for issue in issues.values_list(
+            "pk", "contact_id", "contact__organization_id", "opened_on", "summary", "status"
+        ).order_by("opened_on", "pk"):
+            pk, contact_id, org_id, opened_on, summary, status = issue
+            if status in Issue.BLOCKING_STATUSES:
+                self.blocking_issues[contact_id].append(issue)
+                if org_id:
+                    self.blocked_orgs[org_id].append(issue)
+            self.issue_days[contact_id].append(opened_on)
+
+        self.permissions: dict[int, list[tuple]] = defaultdict(list)
+        for perm in (
+            scoped(Permission.objects)
+            .filter(granted_on__lte=on)
+            .values_list("pk", "contact_id", "kind", "granted_on", "ask_after")
+            .order_by("granted_on", "pk")
+        ):
+            self.permissions[perm[1]].append(perm)
+
+        self.referral_counts: dict[int, tuple[int, bool]] = {
+            pk: (n, bool(unsolicited))
+            for pk, n, unsolicited in scoped(Referral.objects, "referrer_id")
+            .filter(date__lte=on)
+            .values("referrer_id")
+            .annotate(n=Count("id"), unsolicited=Max("unsolicited"))
+            .values_list("referrer_id", "n", "unsolicited")
+        }
+
+        self.moments = moments_on(workspace, on, contact_ids)
+
+        remembered = on - dt.timedelta(days=DECISION_MEMORY_DAYS)
+        self.decisions = {
+            (pk, action, key): (status, until)
+            for pk, action, key, status, until in scoped(AgendaDecision.objects)
+            .filter(decided_at__date__gte=remembered)
+            .values_list("contact_id", "action", "key", "status", "until")
+        }
+
+        self.positive_moments = column(
+            (pk, sum(1 for m in ms if m.kind in POSITIVE)) for pk, ms in self.moments.items()
+        )
+        self.positive_moments = np.nan_to_num(self.positive_moments, nan=0.0)
+        self.facts = scoring.Facts(
+            relationship=self.relationship,
+            stage_rank=self.stage_rank,
+            tenure_days=self.today - self.first_client_day,
+            positive_moments=self.positive_moments,
+            purchases=self.purchases,
+            referrals_given_to=self.referrals_given_to,
+        )
+        self.readiness, self.readiness_parts = scoring.scores(self.facts)
+
+    def reasons(self, i: int) -> list[str]:
+        return scoring.reasons(i, self.facts, self.readiness_parts, Stage(self.rows[i][4]).label)
+
+
+class Rules:
+    """Turns one Snapshot into items. Each method is one rule of the practice."""
+
+    def __init__(self, snapshot: Snapshot):
+        self.s = snapshot
+        self.ws = snapshot.workspace
+        self.on = snapshot.on
+        self.items: list[Item] = []
+        self.holds: dict[int, list[str]] = defaultdict(list)
+
+    # -- screening, vectorised over every contact ---------------------------
+
+    def lapse_screen(self) -> dict[int, tuple[str, str, list[str]]]:
+        """Contacts due a recall or a win-back call: index → (action, key, why)."""
+        s = self.s
+        days_since = s.today - s.last_purchase
+        bought = s.purchases >= 1
+        own_interval = np.where(
+            s.purchases >= 2,
+            (s.last_purchase - s.first_purchase) / np.maximum(s.purchases - 1, 1),
+            np.nan,
+        )
+        regular = s.purchases >= 3
+        # Few purchases say little about a rhythm: use the workspace's typical
+        # interval (the median of its regular clients) for them.
+        typical = float(np.nanmedian(own_interval[regular])) if regular.any() else np.nan
+        interval = np.where(regular, own_interval, typical)
+        customer = s.stage_rank >= Stage.rank(Stage.CUSTOMER)
+        has_recall = ~np.isnan(s.recall)
+        with np.errstate(invalid="ignore"):
+            recall_due = customer & bought & has_recall & (days_since >= s.recall)
+            recall_lapsed = recall_due & (days_since >= s.recall * RECALL_LAPSE_FACTOR)
+            rhythm = customer & bought & ~has_recall & (interval >= 1)
+            pattern_lapsed = rhythm & (days_since > LAPSE_FACTOR * interval)
+            # A regular client past their own rhythm is due, like a recall.
+            pattern_due = rhythm & regular & (days_since >= DUE_FACTOR * interval) & ~pattern_lapsed
+        found = {}
+        for i in np.flatnonzero(recall_due | pattern_lapsed | pattern_due).tolist():
+            last = dt.date.fromordinal(int(s.last_purchase[i]))
+            gone = _since(days_since[i])
+            if recall_due[i]:
+                cadence = _every(s.recall[i])
+                if recall_lapsed[i]:
+                    why = [
+                        f"routine visit {cadence}; last seen {last} ({gone} ago)",
+                        "overdue: lapsed",
+                    ]
+                    found[i] = (Action.REACTIVATE, f"reactivate:{last}", why)
+                else:
+                    why = [f"routine visit {cadence}; last seen {last} ({gone} ago)"]
+                    found[i] = (Action.RECALL, f"recall:{last}", why)
+            elif pattern_due[i]:
+                why = [f"comes {_every(interval[i])}; last time {last} ({gone} ago)", "due again"]
+                found[i] = (Action.RECALL, f"recall:{last}", why)
+            else:
+                source = "used to come" if regular[i] else "clients usually come"
+                why = [f"{source} {_every(interval[i])}; nothing for {gone} (since {last})"]
+                found[i] = (Action.REACTIVATE, f"reactivate:{last}", why)
+        return found
+
+    def touch_screen(self) -> np.ndarray:
+        s = self.s
+        cadence = np.array([self.ws.cadence_for(stage) for stage in Stage.values], dtype=float)[
+            s.stage_rank
+        ]
+        last = np.where(np.isnan(s.last_touch), s.created, s.last_touch)
+        return np.flatnonzero((cadence > 0) & (s.today - last > cadence))
+
+    # -- per contact --------------------------------------------------------
+
+    def add(self, i: int, action: str, key: str, why: list[str], script_key: str, **extra) -> None:
+        pk = int(self.s.ids[i])
+        decision = self.s.decisions.get((pk, action, key))
+        if decision:
+            status, until = decision
+            if status == AgendaDecision.Status.DONE or (until and until > self.on):
+                return
+        self.items.append(
+            Item(pk, action, key, 0.0, why, script_key, readiness=int(self.s.readiness[i]), **extra)
+        )
+
+    def blockers(self, i: int) -> list[str]:
+        """Why no ask may be made at all: open issues and unhandled complaints."""
+        s = self.s
+        pk = int(s.ids[i])
+        org = s.rows[i][6]
+        found = []
+        for issue in s.blocking_issues.get(pk, []):
+            found.append(f"open issue since {issue[3]}: {issue[4][:80]}")
+        for issue in s.blocked_orgs.get(org, []) if org else []:
+            if issue[1] != pk:
+                found.append(f"open issue at their organization since {issue[3]}: {issue[4][:80]}")
+        for moment in self.unhandled_complaints(i):
+            found.append(f"complained on {moment.on}: \u201c{moment.detail}\u201d")
+        return found
+
+    def unhandled_complaints(self, i: int) -> list[Moment]:
+        pk = int(self.s.ids[i])
+        issue_days = self.s.issue_days.get(pk, [])
+        return [
+            m
+            for m in self.s.moments.get(pk, [])
+            if m.kind == MomentKind.COMPLAINT
+            and not any(day >= m.on for day in issue_days)
+            and (pk, Action.RECOVER, f"complaint:{m.source}") not in self.s.decisions
+        ]
+
+    def ask_hold(
+        self, i: int, ask_kind: str, *, by_permission: bool = False, cooldown: bool = True
+    ) -> str | None:
+        """Why an ask of this kind must wait (cooldown, decline, a permission date).
+
+        `by_permission`: the contact said "ask me after D" and D has come, which
+        lifts the cooldown and an earlier decline. `cooldown=False`: asking for
+        the other names right after a referral is part of the same
+        conversation, not a new ask.
+        """
+        s, ws, on = self.s, self.ws, self.on
+        pk = int(s.ids[i])
+        permissions = s.permissions.get(pk, [])
+        for _, _, kind, _, ask_after in permissions:
+            if (kind == PermissionKind.BOTH or kind == ask_kind) and ask_after > on:
+                return f"they asked to be asked after {ask_after}"
+        if by_permission:
+            return None
+        last_grant = max((p[3] for p in permissions), default=None)
+        for kind, asked_on, outcome in s.recent_asks.get(pk, []):
+            recent_decline = (
+                outcome == Outcome.DECLINED and (on - asked_on).days < ws.decline_holdback_days
+            )
+            if recent_decline and not (last_grant and last_grant >= asked_on):
+                return f"declined on {asked_on}; holding back {ws.decline_holdback_days} days"
+            if cooldown and kind == ask_kind and (on - asked_on).days < ws.ask_cooldown_days:
+                return f"already asked for a {ask_kind} on {asked_on}"
+        return None
+
+    def run(self) -> list[Item]:
+        s = self.s
+        lapses = self.lapse_screen()
+        candidates = set(lapses)
+        candidates.update(s.index[pk] for pk in s.moments if pk in s.index)
+        candidates.update(s.index[pk] for pk in s.blocking_issues if pk in s.index)
+        if s.blocked_orgs:
+            candidates.update(i for i, row in enumerate(s.rows) if row[6] in s.blocked_orgs)
+        candidates.update(s.index[pk] for pk in s.permissions if pk in s.index)
+        new_clients = np.flatnonzero(
+            (s.stage_rank >= Stage.rank(Stage.CUSTOMER))
+            & (s.today - s.first_client_day <= UPFRONT_WINDOW_DAYS)
+        )
+        candidates.update(new_clients.tolist())
+        for i in sorted(candidates):
+            self.contact_rules(i, lapses.get(i))
+        with_items = {item.contact_id for item in self.items}
+        for i in self.touch_screen().tolist():
+            if int(s.ids[i]) not in with_items:
+                self.touch(i)
+        return self.items
+
+    def contact_rules(self, i: int, lapse) -> None:
+        s, ws, on = self.s, self.ws, self.on
+        pk = int(s.ids[i])
+        moments = s.moments.get(pk, [])
+        blockers = self.blockers(i)
+        readiness = int(s.readiness[i])
+        stage_rank = int(s.stage_rank[i])
+
+        for issue in s.blocking_issues.get(pk, []):
+            issue_pk, _, _, opened_on, summary, status = issue
+            self.add(
+                i,
+                Action.RECOVER,
+                f"issue:{issue_pk}",
+                [
+                    f"open issue since {opened_on}: {summary[:100]}",
+                    f"status: {Issue.Status(status).label}",
+                    "no ask until it is put right",
+                ],
+                "apology",
+                fields={"issue": summary[:120]},
+            )
+        for moment in self.unhandled_complaints(i):
+            self.add(
+                i,
+                Action.RECOVER,
+                f"complaint:{moment.source}",
+                [
+                    f"complained on {moment.on}: \u201c{moment.detail}\u201d",
+                    "open an issue and apologise; no ask meanwhile",
+                ],
+                "apology",
+                moments=[MomentKind.COMPLAINT],
+                fields={"issue": moment.detail},
+            )
+        if blockers:
+            self.holds[pk].extend(blockers)
+
+        # Thank-yous are never blocked: gratitude is not an ask.
+        for moment in moments:
+            if moment.kind == MomentKind.REFERRAL and moment.source.startswith("referral:"):
+                self.add(
+                    i,
+                    Action.THANK,
+                    moment.source,
+                    [f"referred {moment.detail} on {moment.on}"],
+                    "thank_you",
+                    moments=[MomentKind.REFERRAL],
+                    fields={
+                        "moment": f"introducing {moment.detail} to us",
+                        "referred_name": moment.detail,
+                    },
+                )
+            elif moment.kind == MomentKind.TESTIMONIAL and moment.source.startswith("testimonial:"):
+                self.add(
+                    i,
+                    Action.THANK,
+                    moment.source,
+                    [f"sent a testimonial on {moment.on}: \u201c{moment.detail}\u201d"],
+                    "thank_you",
+                    moments=[MomentKind.TESTIMONIAL],
+                    fields={"moment": "your kind words"},
+                )
+
+        if lapse and not (lapse[0] == Action.REACTIVATE and blockers):
+            action, key, why = lapse
+            last = dt.date.fromordinal(int(s.last_purchase[i]))
+            interval = s.recall[i] if not np.isnan(s.recall[i]) else None
+            self.add(
+                i,
+                action,
+                key,
+                why,
+                "recall" if action == Action.RECALL else "reactivation",
+                moments=[MomentKind.RECALL_DUE if action == Action.RECALL else MomentKind.LAPSED],
+                fields={
+                    "last_visit": str(last),
+                    "usual_interval": _every(interval) if interval else "regularly",
+                },
+            )
+
+        if blockers:
+            return
+
+        # Permission: the promise of a date. Due exactly on it, until acted on.
+        latest_by_kind = {}
+        for perm in s.permissions.get(pk, []):
+            latest_by_kind[perm[2]] = perm
+        for perm_pk, _, kind, granted_on, ask_after in latest_by_kind.values():
+            if ask_after > on or self.permission_used(pk, kind, ask_after):
+                continue
+            hold = self.ask_hold(
+                i, "referral" if kind != PermissionKind.TESTIMONIAL else kind, by_permission=True
+            )
+            if hold:
+                continue
+            self.add(
+                i,
+                Action.FOLLOW_UP_PERMISSION,
+                f"permission:{perm_pk}",
+                [f"agreed on {granted_on} to be asked after {ask_after}", "the date has come"],
+                "follow_up_permission",
+                moments=[MomentKind.PERMISSION_DUE],
+                fields={"permission_date": str(ask_after)},
+            )
+
+        positive = [m for m in moments if m.kind in POSITIVE]
+        if not positive:
+            self.upfront(i)
+            return
+        referral_moments = [m for m in positive if m.kind == MomentKind.REFERRAL]
+        other_moments = [m for m in positive if m.kind != MomentKind.REFERRAL]
+        gate_why = [f"readiness {readiness} (threshold {ws.readiness_threshold})", "no open issues"]
+
+        if referral_moments:
+            moment = referral_moments[0]
+            hold = self.ask_hold(i, "referral", cooldown=False)
+            if hold:
+                self.holds[pk].append(hold)
+            else:
+                referred = moment.detail if moment.source.startswith("referral:") else "them"
+                self.add(
+                    i,
+                    Action.ASK_MORE_NAMES,
+                    f"more_names:{moment.source}",
+                    [
+                        f"referred {referred} on {moment.on}",
+                        "ask for all the other names now",
+                        *gate_why[1:],
+                    ],
+                    "ask_more_names",
+                    moments=[MomentKind.REFERRAL],
+                    fields={"referred_name": referred},
+                )
+        if not other_moments or (
+            referral_moments and not self.ask_hold(i, "referral", cooldown=False)
+        ):
+            # Asking for all the other names is the referral ask of the day.
+            return
+
+        first_purchase_only = s.purchases[i] <= 1 and not s.permissions.get(pk)
+        if stage_rank < Stage.rank(Stage.CUSTOMER) or readiness < ws.readiness_threshold:
+            is_customer = stage_rank >= Stage.rank(Stage.CUSTOMER)
+            if first_purchase_only and is_customer and self.upfront(i):
+                return
+            reason = (
+                f"a {Stage(s.rows[i][4]).label.lower()} is not asked for a referral"
+                if stage_rank < Stage.rank(Stage.CUSTOMER)
+                else f"readiness {readiness} is below the threshold of {ws.readiness_threshold}"
+            )
+            self.holds[pk].append(reason)
+            self.add(
+                i,
+                Action.EARN_FIRST,
+                f"earn:{other_moments[0].source}",
+                [
+                    *(m.describe() for m in other_moments[:2]),
+                    reason,
+                    "earn it first: a touch, a thank-you, a referral given to them",
+                ],
+                "earn_first",
+                moments=sorted({m.kind for m in other_moments}),
+            )
+            return
+
+        # The main ask: a testimonial when a project was completed (the last
+        # phase of the funnel), a referral otherwise; the other kind when the
+        # first is cooling down.
+        strongest = other_moments[0]
+        primary = (
+            "testimonial"
+            if any(m.kind == MomentKind.PROJECT_COMPLETED for m in other_moments)
+            and not s.testimonials[i]
+            else "referral"
+        )
+        for kind in (primary, "testimonial" if primary == "referral" else "referral"):
+            if kind == "testimonial" and s.testimonials[i] and primary == "referral":
+                continue
+            hold = self.ask_hold(i, kind)
+            if hold:
+                self.holds[pk].append(hold)
+                continue
+            action = Action.ASK_REFERRAL if kind == "referral" else Action.ASK_TESTIMONIAL
+            script_key = (
+                SCRIPT_FOR_MOMENT.get(strongest.kind, "moment_praise")
+                if kind == "referral"
+                else (
+                    "moment_project_completed"
+                    if strongest.kind == MomentKind.PROJECT_COMPLETED
+                    else "ask_testimonial"
+                )
+            )
+            self.add(
+                i,
+                action,
+                f"{kind}:{strongest.source}",
+                [*(m.describe() for m in other_moments[:3]), *self.relationship_why(i), *gate_why],
+                script_key,
+                moments=list(dict.fromkeys(m.kind for m in other_moments)),
+                fields={
+                    "moment": MOMENT_PHRASE.get(strongest.kind, ""),
+                    "moment_date": str(strongest.on),
+                },
+            )
+            break
+
+    def relationship_why(self, i: int) -> list[str]:
+        rel = self.s.relationship[i]
+        return [] if np.isnan(rel) else [f"relationship {int(rel)}/10"]
+
+    def permission_used(self, pk: int, kind: str, ask_after: dt.date) -> bool:
+        for ask_kind, asked_on, _ in self.s.recent_asks.get(pk, []):
+            covered = kind == PermissionKind.BOTH or kind == ask_kind
+            if covered and asked_on >= ask_after and ask_kind != AskKind.PERMISSION:
+                return True
+        return False
+
+    def upfront(self, i: int) -> bool:
+        s = self.s
+        pk = int(s.ids[i])
+        if (
+            s.stage_rank[i] < Stage.rank(Stage.CUSTOMER)
+            or not (s.today - s.first_client_day[i] <= UPFRONT_WINDOW_DAYS)
+            or s.permissions.get(pk)
+            or pk in s.asked_permission
+        ):
+            return False
+        since = dt.date.fromordinal(int(s.first_client_day[i]))
+        self.add(
+            i,
+            Action.UPFRONT_CONTRACT,
+            "upfront",
+            [
+                f"new client since {since}",
+                "no permission to ask recorded yet",
+                "agree now when you may ask for a referral or testimonial",
+            ],
+            "upfront_contract",
+        )
+        return True
+
+    def touch(self, i: int) -> None:
+        s = self.s
+        cadence = self.ws.cadence_for(s.rows[i][4])
+        last = s.last_touch[i]
+        if np.isnan(last):
+            why = [
+                f"no touch recorded; the plan for a {Stage(s.rows[i][4]).label.lower()} "
+                f"is every {cadence} days"
+            ]
+            key, last_visit = "touch:never", "we last spoke"
+        else:
+            day = dt.date.fromordinal(int(last))
+            why = [
+                f"last touch {day} ({_since(s.today - last)} ago); the plan for a "
+                f"{Stage(s.rows[i][4]).label.lower()} is every {cadence} days"
+            ]
+            key, last_visit = f"touch:{day}", str(day)
+        self.add(i, Action.TOUCH, key, why, "touch", fields={"last_visit": last_visit})
+
+
+def _priority(item: Item, snapshot: Snapshot, i: int) -> float:
+    base = BASE_PRIORITY[item.action]
+    readiness = snapshot.readiness[i] / 100
+    if item.action in (Action.ASK_REFERRAL, Action.ASK_TESTIMONIAL, Action.ASK_MORE_NAMES):
+        fresh = 0.0
+        pk = item.contact_id
+        moments = [m for m in snapshot.moments.get(pk, []) if m.kind in item.moments]
+        if moments:
+            window = snapshot.workspace.window_for(moments[0].kind)
+            fresh = 1 - (snapshot.on - moments[0].on).days / max(window, 1)
+        return base + 0.2 * readiness + 0.1 * fresh
+    if item.action in (Action.REACTIVATE, Action.RECALL):
+        # Regular, loyal clients first: more purchases, more to win back.
+        return base + 0.1 * min(snapshot.purchases[i], 10) / 10 + 0.05 * readiness
+    if item.action == Action.TOUCH:
+        return base + 0.1 * readiness
+    return base + 0.04 * readiness
+
+
+def build(workspace, on: dt.date, contact_ids=None) -> tuple[list[Item], Snapshot, Rules]:
+    snapshot = Snapshot(workspace, on, contact_ids)
+    rules = Rules(snapshot)
+    items = rules.run()
+    bodies = bodies_for(workspace)
+    for item in items:
+        i = snapshot.index[item.contact_id]
+        row = snapshot.rows[i]
+        item.priority = round(min(_priority(item, snapshot, i), 1.0), 2)
+        fields = {
+            "first_name": row[2],
+            "name": f"{row[2]} {row[3]}".strip(),
+            "business": workspace.name,
+            "me": row[7] or "the team",
+            **item.fields,
+        }
+        item.script = render(bodies.get(item.script_key, ""), fields)
+    items.sort(key=lambda item: (-item.priority, item.contact_id, item.action))
+    return items, snapshot, rules
+
+
+def refresh(workspace, on: dt.date | None = None, contact_ids=None) -> int:
+    """Rebuild the stored agenda (all of it, or some contacts') for a day.
+
+    Also stores each contact's readiness, so the contacts list can filter on
+    it. Returns the number of items.
+    """
+    on = on or workspace.today()
+    items, snapshot, _ = build(workspace, on, contact_ids)
+    rows = [
+        AgendaItem(
+            workspace=workspace,
+            contact_id=item.contact_id,
+            date=on,
+            action=item.action,
+            key=item.key,
+            moments=item.moments,
+            priority=item.priority,
+            readiness=item.readiness,
+            why=item.why,
+            script_key=item.script_key,
+            script=item.script,
+        )
+        for item in items
+    ]
+    changed = defaultdict(list)
+    for pk, old, new in zip(
+        snapshot.ids.tolist(),
+        snapshot.stored_readiness.tolist(),
+        snapshot.readiness.tolist(),
+        strict=True,
+    ):
+        if old != new:
+            changed[new].append(pk)
+    with transaction.atomic():
+        stale = AgendaItem.objects.filter(workspace=workspace)
+        if contact_ids is not None:
+            stale = stale.filter(contact_id__in=contact_ids)
+        stale._raw_delete(stale.db)  # no signals or cascades to run: one DELETE
+        AgendaItem.objects.bulk_create(rows, batch_size=2000)
+        # One UPDATE per distinct readiness value (at most 101), not per contact.
+        for value, pks in changed.items():
+            for start in range(0, len(pks), 5000):
+                Contact.objects.filter(pk__in=pks[start : start + 5000]).update(readiness=value)
+        if contact_ids is None:
+            type(workspace).objects.filter(pk=workspace.pk).update(agenda_date=on)
+            workspace.agenda_date = on
+    return len(rows)
+
+
+def explain(contact, on: dt.date | None = None) -> ContactView:
+    """The engine's view of one contact: readiness and reasons, moments, holds."""
+    on = on or contact.workspace.today()
+    items, snapshot, rules = build(contact.workspace, on, [contact.pk])
+    if not snapshot.rows:
+        return ContactView(0, [], [], [], [])
+    return ContactView(
+        readiness=int(snapshot.readiness[0]),
+        reasons=snapshot.reasons(0),
+        moments=snapshot.moments.get(contact.pk, []),
+        holds=list(dict.fromkeys(rules.holds.get(contact.pk, []))),
+        items=items,
+    )

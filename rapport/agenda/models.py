@@ -1,0 +1,116 @@
+"""Stored agenda items, the user's decisions about them, and scripts.
+
+Agenda items are derived: the engine rebuilds them wholesale for a workspace
+(every morning, and for one contact whenever one of its facts changes). What
+must survive a rebuild — "done", "snoozed until Friday" — lives in
+`AgendaDecision`, keyed by the item's stable key, not by the item's row.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from rapport.clients.models import Contact
+from rapport.workspaces.models import WorkspaceOwned, WorkspaceQuerySet
+
+
+class Action(models.TextChoices):
+    ASK_REFERRAL = "ask_referral", "Ask for a referral"
+    ASK_TESTIMONIAL = "ask_testimonial", "Ask for a testimonial"
+    ASK_MORE_NAMES = "ask_more_names", "Ask for the other names"
+    UPFRONT_CONTRACT = "upfront_contract", "Agree the upfront contract"
+    FOLLOW_UP_PERMISSION = "follow_up_permission", "Follow up: permission due"
+    RECOVER = "recover", "Recover: fix the problem first"
+    REACTIVATE = "reactivate", "Win back"
+    RECALL = "recall", "Routine visit due"
+    THANK = "thank", "Say thank you"
+    TOUCH = "touch", "Keep in touch"
+    EARN_FIRST = "earn_first", "Earn the right first"
+
+
+# Actions that are asks: every gate of DESIGN.md applies to them.
+ASK_ACTIONS = {
+    Action.ASK_REFERRAL: "referral",
+    Action.ASK_TESTIMONIAL: "testimonial",
+    Action.ASK_MORE_NAMES: "referral",
+    Action.FOLLOW_UP_PERMISSION: "referral",
+}
+
+
+class AgendaItemQuerySet(WorkspaceQuerySet):
+    def for_user(self, user):
+        """The user's own contacts and everyone's unassigned ones."""
+        return self.filter(models.Q(contact__owner=user) | models.Q(contact__owner=None))
+
+
+class AgendaItem(WorkspaceOwned):
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="agenda_items")
+    date = models.DateField(help_text="The day this item was computed for.")
+    action = models.CharField(max_length=24, choices=Action.choices)
+    key = models.CharField(
+        max_length=80, help_text="Stable across rebuilds; decisions refer to it."
+    )
+    moments = models.JSONField(default=list)
+    priority = models.FloatField()
+    readiness = models.PositiveSmallIntegerField()
+    why = models.JSONField(default=list)
+    script_key = models.CharField(max_length=40, blank=True)
+    script = models.TextField(blank=True)
+
+    objects = AgendaItemQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "-priority"])]
+        ordering = ["-priority", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.contact}"
+
+    @property
+    def ask_kind(self) -> str | None:
+        return ASK_ACTIONS.get(self.action)
+
+
+class AgendaDecision(WorkspaceOwned):
+    class Status(models.TextChoices):
+        DONE = "done", "Done"
+        SNOOZED = "snoozed", "Snoozed"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="agenda_decisions")
+    action = models.CharField(max_length=24, choices=Action.choices)
+    key = models.CharField(max_length=80)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    until = models.DateField(null=True, blank=True, help_text="Snoozed until this day.")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "action", "key"], name="one_decision_per_item"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.key}: {self.status}"
+
+
+class Script(WorkspaceOwned):
+    """A workspace's own wording for a situation; defaults live in scripts.py."""
+
+    key = models.CharField(max_length=40)
+    body = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="script_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,181 @@
+import datetime as dt
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_POST
+
+from rapport.agenda import actions, engine
+from rapport.agenda.forms import OutcomeForm, ScriptForm, SnoozeForm
+from rapport.agenda.models import ASK_ACTIONS, Action, AgendaItem, Script
+from rapport.agenda.scripts import DEFAULTS_BY_KEY, MERGE_FIELDS
+from rapport.outreach.models import Outcome
+from rapport.workspaces.access import get_in_workspace, owner_required, workspace_required
+
+TODAY_LIMIT = 50
+# Items that are asks get the outcome buttons; the rest are done or snoozed.
+OUTCOME_ACTIONS = {*ASK_ACTIONS, Action.UPFRONT_CONTRACT}
+
+
+@workspace_required
+def today(request):
+    workspace = request.workspace
+    actions.ensure_current(workspace)
+    scope = request.GET.get("scope", "mine")
+    items = AgendaItem.objects.in_workspace(workspace).select_related("contact", "contact__organization")
+    if scope == "mine":
+        items = items.for_user(request.user)
+    action = request.GET.get("action")
+    if action in Action.values:
+        items = items.filter(action=action)
+    total = items.count()
+    show_all = request.GET.get("all") == "1"
+    context = {
+        "items": items if show_all else items[:TODAY_LIMIT],
+        "total": total,
+        "shown_all": show_all or total <= TODAY_LIMIT,
+        "scope": scope,
+        "action_filter": action,
+        "actions": Action.choices,
+        "today": workspace.today(),
+        "outcome_actions": OUTCOME_ACTIONS,
+        "nav": "today",
+    }
+    return TemplateResponse(request, "agenda/today.html", context)
+
+
+def _item(request, pk) -> AgendaItem:
+    return get_in_workspace(
+        AgendaItem.objects.select_related("contact", "contact__workspace"), request.workspace, pk=pk
+    )
+
+
+def _after(request, item, message, *, form=None, snooze_form=None, status=200):
+    """htmx swaps the item card in place (a short confirmation, or the form
+    with its errors); without JavaScript the Today page is shown again."""
+    if form is None and snooze_form is None:
+        messages.success(request, message)
+    if request.htmx:
+        context = {
+            "item": item,
+            "done_message": message if form is None and snooze_form is None else "",
+            "form": form,
+            "snooze_form": snooze_form,
+            "today": request.workspace.today(),
+            "outcome_actions": OUTCOME_ACTIONS,
+        }
+        return TemplateResponse(request, "agenda/today.html#item", context, status=status)
+    if form is not None or snooze_form is not None:
+        errors = (form or snooze_form).errors.as_text()
+        messages.error(request, f"Not saved: {errors}")
+    return redirect("agenda:today")
+
+
+@workspace_required
+@require_POST
+def outcome(request, pk):
+    item = _item(request, pk)
+    if item.action not in OUTCOME_ACTIONS:
+        raise Http404("This item is not an ask.")
+    form = OutcomeForm(request.POST, today=request.workspace.today())
+    if not form.is_valid():
+        return _after(request, item, "", form=form, status=422)
+    data = form.cleaned_data
+    ask = actions.record_outcome(
+        item,
+        data["outcome"],
+        by=request.user,
+        channel=data["channel"],
+        ask_after=data.get("ask_after"),
+        names=data["people"],
+        note=data["note"],
+    )
+    message = {
+        Outcome.YES: "Recorded: they said yes.",
+        Outcome.GAVE_NAMES: f"Recorded: {len(data['people'])} new prospect(s) referred by {item.contact.name}.",
+        Outcome.LATER: f"Recorded: ask again on {data.get('ask_after')}.",
+        Outcome.DECLINED: "Recorded: they declined. No ask for a while.",
+    }.get(ask.outcome, "Recorded.")
+    return _after(request, item, message)
+
+
+@workspace_required
+@require_POST
+def done(request, pk):
+    item = _item(request, pk)
+    actions.mark_done(item, by=request.user, note=request.POST.get("note", "")[:500])
+    return _after(request, item, "Done.")
+
+
+@workspace_required
+@require_POST
+def snooze(request, pk):
+    item = _item(request, pk)
+    today = request.workspace.today()
+    data = request.POST.copy()
+    if data.get("days"):
+        try:
+            data["until"] = today + dt.timedelta(days=max(1, min(int(data["days"]), 365)))
+        except ValueError:
+            pass
+    form = SnoozeForm(data, today=today)
+    if not form.is_valid():
+        return _after(request, item, "", snooze_form=form, status=422)
+    actions.snooze(item, form.cleaned_data["until"], by=request.user)
+    return _after(request, item, f"Snoozed until {form.cleaned_data['until']}.")
+
+
+@owner_required
+@require_POST
+def rebuild(request):
+    count = engine.refresh(request.workspace)
+    messages.success(request, f"The agenda was rebuilt: {count} items.")
+    return redirect("agenda:today")
+
+
+@workspace_required
+def scripts(request):
+    own = dict(Script.objects.in_workspace(request.workspace).values_list("key", "body"))
+    rows = [
+        {"key": s.key, "title": s.title, "body": own.get(s.key, s.body), "custom": s.key in own}
+        for s in DEFAULTS_BY_KEY.values()
+    ]
+    context = {"rows": rows, "nav": "settings", "section": "scripts"}
+    return TemplateResponse(request, "agenda/scripts.html", context)
+
+
+@workspace_required
+def script_edit(request, key):
+    default = DEFAULTS_BY_KEY.get(key)
+    if default is None:
+        raise Http404("No such script.")
+    own = Script.objects.in_workspace(request.workspace).filter(key=key).first()
+    form = ScriptForm(request.POST or None, initial={"body": own.body if own else default.body})
+    if request.method == "POST":
+        if not request.membership.is_owner:
+            messages.error(request, "Only an owner can change scripts.")
+            return redirect("agenda:scripts")
+        if "reset" in request.POST:
+            Script.objects.in_workspace(request.workspace).filter(key=key).delete()
+            engine.refresh(request.workspace)
+            messages.success(request, f"“{default.title}” is back to the default wording.")
+            return redirect("agenda:scripts")
+        if form.is_valid():
+            Script.objects.update_or_create(
+                workspace=request.workspace,
+                key=key,
+                defaults={"body": form.cleaned_data["body"], "updated_by": request.user},
+            )
+            engine.refresh(request.workspace)
+            messages.success(request, f"“{default.title}” saved.")
+            return redirect("agenda:scripts")
+    context = {
+        "form": form,
+        "default": default,
+        "custom": own is not None,
+        "merge_fields": MERGE_FIELDS,
+        "nav": "settings",
+        "section": "scripts",
+    }
+    return TemplateResponse(request, "agenda/script_edit.html", context)

@@ -1,0 +1,348 @@
+"""Every change to the record goes through these functions, whatever its
+entry point (a view, an import, a task, the API), so the rules — automatic
+ladder promotions, text read for moments, the agenda kept current — hold
+however a fact arrives."""
+
+import datetime as dt
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, Max
+
+from rapport.agenda.text import detect
+from rapport.clients.models import (
+    Activity,
+    ConsentRecord,
+    Contact,
+    Deal,
+    DealStage,
+    Issue,
+    Permission,
+    Purchase,
+    Stage,
+    StageChange,
+)
+
+Reason = StageChange.Reason
+
+
+_pending = threading.local()
+
+
+def facts_changed(workspace, contact_ids: Iterable[int] | None = None) -> None:
+    """Bring the stored agenda up to date once the current transaction commits.
+
+    Changes made in one transaction are gathered, so recording an ask that
+    brings three names refreshes the agenda once, not six times. `None`
+    means everything (an import).
+    """
+    entries = _pending.__dict__.setdefault("entries", {})
+    entry = entries.setdefault(workspace.pk, [workspace, set()])
+    if contact_ids is None:
+        entry[1] = None
+    elif entry[1] is not None:
+        entry[1].update(contact_ids)
+    transaction.on_commit(lambda: _refresh_pending(workspace.pk))
+
+
+def _refresh_pending(workspace_pk: int) -> None:
+    from rapport.agenda.actions import refresh_after_change
+
+    # The first callback after a commit takes everything gathered; the rest
+    # find nothing left to do.
+    entry = _pending.__dict__.setdefault("entries", {}).pop(workspace_pk, None)
+    if entry:
+        workspace, ids = entry
+        refresh_after_change(workspace, None if ids is None else sorted(ids))
+
+
+# -- contacts ------------------------------------------------------------
+
+
+def create_contact(workspace, *, by=None, stage=Stage.PROSPECT, **fields) -> Contact:
+    with transaction.atomic():
+        contact = Contact.objects.create(workspace=workspace, stage=stage, **fields)
+        StageChange.objects.create(
+            workspace=workspace,
+            contact=contact,
+            from_stage="",
+            to_stage=stage,
+            reason=Reason.MANUAL if by else Reason.IMPORT,
+            changed_by=by,
+        )
+        if contact.email_ok:
+            record_consent(contact, "email", True, "Recorded when the contact was created", "app")
+        facts_changed(workspace, [contact.pk])
+    return contact
+
+
+def change_stage(contact: Contact, stage: str, *, by=None, reason=Reason.MANUAL) -> None:
+    """A change by hand is recorded with who made it and when."""
+    if stage == contact.stage:
+        return
+    with transaction.atomic():
+        StageChange.objects.create(
+            workspace_id=contact.workspace_id,
+            contact=contact,
+            from_stage=contact.stage,
+            to_stage=stage,
+            reason=reason,
+            changed_by=by,
+        )
+        contact.stage = stage
+        contact.save(update_fields=["stage", "updated_at"])
+        facts_changed(contact.workspace, [contact.pk])
+
+
+def set_relationship(contact: Contact, value: int | None, on: dt.date) -> None:
+    contact.relationship = value
+    contact.relationship_on = on if value else None
+    contact.save(update_fields=["relationship", "relationship_on", "updated_at"])
+    facts_changed(contact.workspace, [contact.pk])
+
+
+def record_consent(contact: Contact, channel: str, granted: bool, text: str, source: str) -> None:
+    """Consent for an automated channel, with the proof of what, when and how."""
+    ConsentRecord.objects.create(
+        workspace_id=contact.workspace_id,
+        contact=contact,
+        channel=channel,
+        granted=granted,
+        text=text,
+        source=source,
+    )
+    field = {"email": "email_ok", "sms": "sms_ok"}.get(channel)
+    if field and getattr(contact, field) != granted:
+        setattr(contact, field, granted)
+        contact.save(update_fields=[field, "updated_at"])
+
+
+# -- the ladder ----------------------------------------------------------
+
+PROMOTION_ORDER = [
+    # (reason, stage it earns), weakest first: the strongest that applies wins.
+    (Reason.FIRST_DEAL, Stage.CUSTOMER),
+    (Reason.FIRST_PURCHASE, Stage.CUSTOMER),
+    (Reason.SECOND_DEAL, Stage.MEMBER),
+    (Reason.REPEAT_PURCHASE, Stage.MEMBER),
+    (Reason.TESTIMONIAL_GIVEN, Stage.ADVOCATE),
+    (Reason.REFERRAL_GIVEN, Stage.ADVOCATE),
+    (Reason.UNSOLICITED_REFERRAL, Stage.RAVING_FAN),
+    (Reason.SECOND_REFERRAL, Stage.RAVING_FAN),
+]
+
+
+def promote(workspace, contact_ids: Iterable[int]) -> int:
+    """Apply the automatic promotions from the facts, set-based.
+
+    First purchase or deal → customer; a repeat purchase or a second won deal
+    → member; a referral or testimonial given → advocate; a second referral,
+    or an unsolicited one → raving fan. Promotions only ever go up: a rung
+    set by hand above what the facts say is kept. Returns how many moved.
+    """
+    from rapport.advocacy.models import Referral, Testimonial
+
+    ids = sorted(set(contact_ids))
+    moved = 0
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+
+        def counts(queryset, field="contact_id", **extra):
+            rows = (
+                queryset.filter(workspace=workspace, **{f"{field}__in": chunk})
+                .order_by()
+                .values(field)
+                .annotate(n=Count("id"), **extra)
+            )
+            return {row[field]: row for row in rows}
+
+        purchases = counts(Purchase.objects)
+        deals = counts(Deal.objects.filter(stage__in=[DealStage.WON, DealStage.COMPLETED]))
+        referrals = counts(Referral.objects, "referrer_id", unsolicited=Max("unsolicited"))
+        testimonials = counts(Testimonial.objects)
+
+        earned: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        contacts = Contact.objects.filter(workspace=workspace, pk__in=chunk).values_list(
+            "pk", "stage"
+        )
+        for pk, stage in contacts:
+            facts = {
+                Reason.FIRST_PURCHASE: pk in purchases,
+                Reason.FIRST_DEAL: pk in deals,
+                Reason.REPEAT_PURCHASE: purchases.get(pk, {}).get("n", 0) >= 2,
+                Reason.SECOND_DEAL: deals.get(pk, {}).get("n", 0) >= 2,
+                Reason.REFERRAL_GIVEN: pk in referrals,
+                Reason.TESTIMONIAL_GIVEN: pk in testimonials,
+                Reason.SECOND_REFERRAL: referrals.get(pk, {}).get("n", 0) >= 2,
+                Reason.UNSOLICITED_REFERRAL: bool(referrals.get(pk, {}).get("unsolicited")),
+            }
+            best = None
+            for reason, target in PROMOTION_ORDER:
+                if facts[reason] and (best is None or Stage.rank(target) >= Stage.rank(best[1])):
+                    best = (reason, target)
+            if best and Stage.rank(best[1]) > Stage.rank(stage):
+                earned[best[1]].append((pk, stage, best[0]))
+
+        changes = []
+        for target, rows in earned.items():
+            Contact.objects.filter(pk__in=[pk for pk, _, _ in rows]).update(stage=target)
+            changes += [
+                StageChange(
+                    workspace=workspace,
+                    contact_id=pk,
+                    from_stage=old,
+                    to_stage=target,
+                    reason=reason,
+                )
+                for pk, old, reason in rows
+            ]
+        StageChange.objects.bulk_create(changes)
+        moved += len(changes)
+    return moved
+
+
+# -- purchases and activities --------------------------------------------
+
+
+@dataclass
+class PurchaseRow:
+    contact_id: int
+    date: dt.date
+    amount: Decimal | None = None
+    description: str = ""
+
+
+def record_purchases(workspace, rows: list[PurchaseRow]) -> list[Purchase]:
+    with transaction.atomic():
+        purchases = Purchase.objects.bulk_create(
+            [
+                Purchase(
+                    workspace=workspace,
+                    contact_id=row.contact_id,
+                    date=row.date,
+                    amount=row.amount,
+                    description=row.description,
+                )
+                for row in rows
+            ],
+            batch_size=2000,
+        )
+        ids = {row.contact_id for row in rows}
+        promote(workspace, ids)
+        facts_changed(workspace, ids)
+    return purchases
+
+
+def record_purchase(contact: Contact, date: dt.date, amount=None, description="") -> Purchase:
+    row = PurchaseRow(contact.pk, date, amount, description)
+    return record_purchases(contact.workspace, [row])[0]
+
+
+def read_activity(text: str, signals: list[str]) -> tuple[dict, bool]:
+    """What an activity's words say (detected moments) and whether it carries one."""
+    detected = detect(text) if text and text.strip() else {}
+    return detected, bool(signals or detected)
+
+
+def build_activity(workspace, contact_id: int, *, read_text: bool = True, **fields) -> Activity:
+    """An unsaved activity with its text read. `read_text=False` is for notes
+    Rapport writes itself ("Thanked them"), which are not the client's words."""
+    signals = list(dict.fromkeys(fields.pop("signals", None) or []))
+    detected, carries = read_activity(fields.get("text", "") if read_text else "", signals)
+    return Activity(
+        workspace=workspace,
+        contact_id=contact_id,
+        signals=signals,
+        detected=detected,
+        carries_moment=carries,
+        **fields,
+    )
+
+
+def log_activity(contact: Contact, *, by=None, read_text: bool = True, **fields) -> Activity:
+    with transaction.atomic():
+        activity = build_activity(
+            contact.workspace, contact.pk, read_text=read_text, created_by=by, **fields
+        )
+        activity.save()
+        facts_changed(contact.workspace, [contact.pk])
+    return activity
+
+
+# -- deals, issues, permissions ------------------------------------------
+
+
+def save_deal(deal: Deal) -> Deal:
+    """Create or update a deal; a won or completed deal may promote its contact."""
+    if deal.stage in (DealStage.WON, DealStage.COMPLETED) and not deal.won_on:
+        deal.won_on = deal.completed_on or deal.workspace.today()
+    with transaction.atomic():
+        deal.save()
+        promote(deal.workspace, [deal.contact_id])
+        facts_changed(deal.workspace, [deal.contact_id])
+    return deal
+
+
+def open_issue(
+    contact: Contact, summary: str, *, opened_on: dt.date, by=None, source_activity=None
+) -> Issue:
+    with transaction.atomic():
+        issue = Issue.objects.create(
+            workspace_id=contact.workspace_id,
+            contact=contact,
+            summary=summary,
+            opened_on=opened_on,
+            opened_by=by,
+            source_activity=source_activity,
+        )
+        facts_changed(contact.workspace, _with_colleagues(contact))
+    return issue
+
+
+def resolve_issue(issue: Issue, *, on: dt.date, resolution: str = "") -> None:
+    with transaction.atomic():
+        issue.status = Issue.Status.RESOLVED
+        issue.resolved_on = on
+        issue.resolution = resolution
+        issue.save(update_fields=["status", "resolved_on", "resolution"])
+        facts_changed(issue.contact.workspace, _with_colleagues(issue.contact))
+
+
+def _with_colleagues(contact: Contact) -> list[int]:
+    # An open issue blocks asks to everyone at the contact's organization.
+    if not contact.organization_id:
+        return [contact.pk]
+    return list(
+        Contact.objects.filter(
+            workspace_id=contact.workspace_id, organization_id=contact.organization_id
+        ).values_list("pk", flat=True)
+    )
+
+
+def record_permission(
+    contact: Contact,
+    *,
+    kind: str,
+    ask_after: dt.date,
+    granted_on: dt.date,
+    source: str = Permission.Source.UPFRONT_CONTRACT,
+    note: str = "",
+    by=None,
+) -> Permission:
+    with transaction.atomic():
+        permission = Permission.objects.create(
+            workspace_id=contact.workspace_id,
+            contact=contact,
+            kind=kind,
+            ask_after=ask_after,
+            granted_on=granted_on,
+            source=source,
+            note=note,
+            created_by=by,
+        )
+        facts_changed(contact.workspace, [contact.pk])
+    return permission

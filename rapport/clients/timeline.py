@@ -1,0 +1,147 @@
+"""Everything that happened with a contact, newest first, in one list."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from rapport.advocacy.models import Referral, ReferralGiven, Testimonial
+from rapport.clients.models import (
+    Activity,
+    ConsentRecord,
+    Contact,
+    Deal,
+    Issue,
+    Permission,
+    Purchase,
+    StageChange,
+)
+from rapport.outreach.models import Ask
+
+
+@dataclass
+class Entry:
+    on: dt.date
+    kind: str  # a css-friendly word: activity, purchase, deal, issue, ...
+    title: str
+    text: str = ""
+    badges: tuple[str, ...] = ()
+    order: int = 0
+    complaint: str = ""  # words that read like a complaint: offer to open an issue
+
+
+def timeline(contact: Contact, limit: int | None = 60) -> tuple[list[Entry], bool]:
+    """Returns the entries and whether more were left out."""
+    entries: list[Entry] = []
+    for a in Activity.objects.filter(contact=contact)[: limit or None]:
+        badges = tuple(dict.fromkeys([*a.signals, *a.detected]))
+        title = f"{a.get_kind_display()} ({'from them' if a.direction == 'in' else 'from us'})"
+        entries.append(
+            Entry(a.occurred_on, "activity", title, a.text, badges, a.pk, a.complaint or "")
+        )
+    for p in Purchase.objects.filter(contact=contact)[: limit or None]:
+        amount = f" — {p.amount}" if p.amount is not None else ""
+        entries.append(Entry(p.date, "purchase", f"Purchase{amount}", p.description, order=p.pk))
+    for d in Deal.objects.filter(contact=contact):
+        entries.append(
+            Entry(
+                (d.completed_on or d.won_on or d.created_at.date()),
+                "deal",
+                f"Deal: {d.title}",
+                d.get_stage_display(),
+                order=d.pk,
+            )
+        )
+    for i in Issue.objects.filter(contact=contact):
+        entries.append(
+            Entry(
+                i.opened_on,
+                "issue",
+                f"Issue opened ({i.get_status_display().lower()})",
+                i.summary,
+                order=i.pk,
+            )
+        )
+        if i.resolved_on:
+            entries.append(
+                Entry(i.resolved_on, "issue", "Issue resolved", i.resolution, order=i.pk)
+            )
+    for p in Permission.objects.filter(contact=contact):
+        entries.append(
+            Entry(
+                p.granted_on,
+                "permission",
+                f"Permission: {p.get_kind_display().lower()} after {p.ask_after}",
+                p.note,
+                (p.get_source_display(),),
+                p.pk,
+            )
+        )
+    for s in StageChange.objects.filter(contact=contact).select_related("changed_by"):
+        who = f" by {s.changed_by.first_name or s.changed_by.email}" if s.changed_by else ""
+        frm = f"{s.get_from_stage_display()} → " if s.from_stage else ""
+        entries.append(
+            Entry(
+                s.changed_at.date(),
+                "stage",
+                f"Ladder: {frm}{s.get_to_stage_display()}",
+                f"{s.get_reason_display()}{who}",
+                order=s.pk,
+            )
+        )
+    for a in Ask.objects.filter(contact=contact):
+        entries.append(
+            Entry(
+                a.asked_on,
+                "ask",
+                f"Asked for a {a.get_kind_display().lower()} ({a.get_channel_display().lower()})",
+                a.note,
+                (a.get_outcome_display(),),
+                a.pk,
+            )
+        )
+    for r in Referral.objects.filter(referrer=contact).select_related("referred"):
+        entries.append(
+            Entry(
+                r.date,
+                "referral",
+                f"Referred {r.referred.name}",
+                r.note,
+                (r.get_status_display(),) + (("unsolicited",) if r.unsolicited else ()),
+                r.pk,
+            )
+        )
+    for r in Referral.objects.filter(referred=contact).select_related("referrer"):
+        entries.append(
+            Entry(r.date, "referral", f"Referred to us by {r.referrer.name}", r.note, order=r.pk)
+        )
+    for t in Testimonial.objects.filter(contact=contact):
+        stars = f" ({t.rating}/5)" if t.rating else ""
+        entries.append(
+            Entry(
+                t.received_on,
+                "testimonial",
+                f"Testimonial{stars}",
+                t.text,
+                (t.get_status_display(),),
+                t.pk,
+            )
+        )
+    for g in ReferralGiven.objects.filter(contact=contact):
+        entries.append(
+            Entry(g.given_on, "given", "We referred someone to them", g.description, order=g.pk)
+        )
+    for c in ConsentRecord.objects.filter(contact=contact):
+        verb = "agreed to" if c.granted else "withdrew"
+        entries.append(
+            Entry(
+                c.recorded_at.date(),
+                "consent",
+                f"Consent: {verb} {c.get_channel_display().lower()}",
+                c.text,
+                (c.source,),
+                c.pk,
+            )
+        )
+    entries.sort(key=lambda e: (e.on, e.order), reverse=True)
+    if limit and len(entries) > limit:
+        return entries[:limit], True
+    return entries, False

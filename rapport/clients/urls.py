@@ -1,0 +1,26 @@
+from django.urls import path
+
+from rapport.clients import imports_views, views
+
+app_name = "clients"
+
+urlpatterns = [
+    path("", views.contact_list, name="list"),
+    path("new/", views.contact_create, name="create"),
+    path("<int:pk>/", views.contact_detail, name="detail"),
+    path("<int:pk>/edit/", views.contact_edit, name="edit"),
+    path("<int:pk>/activities/", views.log_activity, name="log_activity"),
+    path("<int:pk>/purchases/", views.add_purchase, name="add_purchase"),
+    path("<int:pk>/issues/", views.open_issue, name="open_issue"),
+    path("<int:pk>/permissions/", views.add_permission, name="add_permission"),
+    path("<int:pk>/stage/", views.change_stage, name="change_stage"),
+    path("<int:pk>/relationship/", views.set_relationship, name="set_relationship"),
+    path("<int:pk>/deals/", views.add_deal, name="add_deal"),
+    path("<int:pk>/referrals/", views.add_referral, name="add_referral"),
+    path("<int:pk>/referrals-given/", views.add_referral_given, name="add_referral_given"),
+    path("<int:pk>/testimonials/", views.add_testimonial, name="add_testimonial"),
+    path("issues/<int:pk>/resolve/", views.resolve_issue, name="resolve_issue"),
+    path("deals/<int:pk>/", views.update_deal, name="update_deal"),
+    path("import/", imports_views.import_upload, name="import"),
+    path("import/<str:batch>/", imports_views.import_preview, name="import_preview"),
+]

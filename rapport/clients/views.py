@@ -1,0 +1,367 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_POST
+
+from rapport.advocacy.actions import record_referral, record_referral_given, record_testimonial
+from rapport.agenda.engine import explain
+from rapport.agenda.views import OUTCOME_ACTIONS
+from rapport.agenda.moments import moments_on
+from rapport.clients import actions
+from rapport.clients.forms import (
+    ActivityForm,
+    ContactFilterForm,
+    ContactForm,
+    DealForm,
+    IssueForm,
+    PermissionForm,
+    PurchaseForm,
+    ReferralForm,
+    ReferralGivenForm,
+    RelationshipForm,
+    ResolveIssueForm,
+    StageForm,
+    TestimonialForm,
+)
+from rapport.clients.models import Contact, Deal, Issue, Permission, Tag
+from rapport.clients.timeline import timeline
+from rapport.workspaces.access import get_in_workspace, workspace_required
+
+PAGE_SIZE = 50
+
+
+@workspace_required
+def contact_list(request):
+    workspace = request.workspace
+    form = ContactFilterForm(request.GET or None)
+    contacts = (
+        Contact.objects.in_workspace(workspace)
+        .active()
+        .select_related("organization")
+        .annotate(
+            has_open_issue=Exists(
+                Issue.objects.filter(contact=OuterRef("pk"), status__in=Issue.BLOCKING_STATUSES)
+            )
+        )
+    )
+    filters = form.cleaned_data if form.is_valid() else {}
+    if filters.get("q"):
+        contacts = contacts.search(filters["q"])
+    if filters.get("stage"):
+        contacts = contacts.filter(stage=filters["stage"])
+    if filters.get("readiness") == "ready":
+        contacts = contacts.filter(readiness__gte=workspace.readiness_threshold)
+    elif filters.get("readiness") == "not_ready":
+        contacts = contacts.filter(readiness__lt=workspace.readiness_threshold)
+    if filters.get("open_issue") == "yes":
+        contacts = contacts.filter(has_open_issue=True)
+    elif filters.get("open_issue") == "no":
+        contacts = contacts.filter(has_open_issue=False)
+    moments = moments_on(workspace, workspace.today())
+    if filters.get("moment") == "yes":
+        contacts = contacts.filter(
+            pk__in=[pk for pk, ms in moments.items() if any(m.kind != "complaint" for m in ms)]
+        )
+    order = {
+        "name": ["last_name", "first_name"],
+        "-readiness": ["-readiness", "last_name"],
+        "-created_at": ["-created_at"],
+    }.get(filters.get("sort") or "name")
+    page = Paginator(contacts.order_by(*order, "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    for contact in page:
+        contact.moment_kinds = sorted({m.kind for m in moments.get(contact.pk, [])})
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "query": query.urlencode(), "nav": "contacts"}
+    template = "clients/contact_list.html#results" if request.htmx else "clients/contact_list.html"
+    return TemplateResponse(request, template, context)
+
+
+def _save_contact(form, workspace, by):
+    data = {
+        k: v for k, v in form.cleaned_data.items() if k not in ("organization_name", "tag_names")
+    }
+    with transaction.atomic():
+        if form.instance.pk:
+            contact = form.save(commit=False)
+            contact.organization = form.organization()
+            email_ok_changed = "email_ok" in form.changed_data
+            contact.save()
+            if email_ok_changed:
+                actions.record_consent(
+                    contact,
+                    "email",
+                    contact.email_ok,
+                    f"Changed by {by.email or by.username}",
+                    "app",
+                )
+            actions.facts_changed(workspace, [contact.pk])
+        else:
+            data["organization"] = form.organization()
+            contact = actions.create_contact(workspace, by=by, **data)
+            if data.get("relationship"):
+                actions.set_relationship(contact, data["relationship"], workspace.today())
+        tags = [
+            Tag.objects.get_or_create(workspace=workspace, name=name)[0] for name in form.tag_list()
+        ]
+        contact.tags.set(tags)
+    return contact
+
+
+@workspace_required
+def contact_create(request):
+    form = ContactForm(request.POST or None, workspace=request.workspace)
+    if request.method == "POST" and form.is_valid():
+        contact = _save_contact(form, request.workspace, request.user)
+        messages.success(request, f"{contact.name} added.")
+        return redirect("clients:detail", pk=contact.pk)
+    return TemplateResponse(request, "clients/contact_form.html", {"form": form, "nav": "contacts"})
+
+
+@workspace_required
+def contact_edit(request, pk):
+    contact = get_in_workspace(Contact.objects.active(), request.workspace, pk=pk)
+    form = ContactForm(request.POST or None, instance=contact, workspace=request.workspace)
+    if request.method == "POST" and form.is_valid():
+        relationship_changed = "relationship" in form.changed_data
+        contact = _save_contact(form, request.workspace, request.user)
+        if relationship_changed:
+            actions.set_relationship(contact, contact.relationship, request.workspace.today())
+        messages.success(request, "Saved.")
+        return redirect("clients:detail", pk=contact.pk)
+    context = {"form": form, "contact": contact, "nav": "contacts"}
+    return TemplateResponse(request, "clients/contact_form.html", context)
+
+
+def render_contact(request, contact, status=200, **forms):
+    """The contact page, or just its body for an htmx swap."""
+    workspace = request.workspace
+    today = workspace.today()
+    entries, more = timeline(contact, limit=None if request.GET.get("all") else 60)
+    context = {
+        "contact": contact,
+        "view": explain(contact, today),
+        "entries": entries,
+        "more": more,
+        "today": today,
+        "open_issues": contact.issues.filter(status__in=Issue.BLOCKING_STATUSES),
+        "permissions": contact.permissions.filter(ask_after__gte=today),
+        "deals": contact.deals.all(),
+        "activity_form": forms.get("activity_form") or ActivityForm(initial={"occurred_on": today}),
+        "purchase_form": forms.get("purchase_form") or PurchaseForm(initial={"date": today}),
+        "issue_form": forms.get("issue_form") or IssueForm(initial={"opened_on": today}),
+        "permission_form": forms.get("permission_form") or PermissionForm(initial={"kind": "both"}),
+        "stage_form": StageForm(initial={"stage": contact.stage}),
+        "relationship_form": RelationshipForm(initial={"relationship": contact.relationship}),
+        "deal_form": forms.get("deal_form") or DealForm(),
+        "referral_form": forms.get("referral_form") or ReferralForm(initial={"date": today}),
+        "given_form": forms.get("given_form") or ReferralGivenForm(initial={"given_on": today}),
+        "testimonial_form": forms.get("testimonial_form")
+        or TestimonialForm(initial={"received_on": today}),
+        "resolve_form": ResolveIssueForm(),
+        "agenda_items": contact.agenda_items.all(),
+        "outcome_actions": OUTCOME_ACTIONS,
+        "nav": "contacts",
+    }
+    template = "clients/contact_detail.html#body" if request.htmx else "clients/contact_detail.html"
+    return TemplateResponse(request, template, context, status=status)
+
+
+@workspace_required
+def contact_detail(request, pk):
+    contact = get_in_workspace(
+        Contact.objects.active().select_related("organization", "referred_by", "owner"),
+        request.workspace,
+        pk=pk,
+    )
+    return render_contact(request, contact)
+
+
+def _done(request, contact, message):
+    messages.success(request, message)
+    if request.htmx:
+        contact.refresh_from_db()
+        return render_contact(request, contact)
+    return redirect("clients:detail", pk=contact.pk)
+
+
+def _contact_post(view):
+    """POST-only contact sub-action: fetch the contact in the workspace first."""
+
+    @workspace_required
+    @require_POST
+    def wrapper(request, pk):
+        contact = get_in_workspace(
+            Contact.objects.active().select_related("organization", "referred_by", "owner"),
+            request.workspace,
+            pk=pk,
+        )
+        return view(request, contact)
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+@_contact_post
+def log_activity(request, contact):
+    form = ActivityForm(request.POST)
+    if not form.is_valid():
+        return render_contact(request, contact, status=422, activity_form=form)
+    activity = actions.log_activity(contact, by=request.user, **form.cleaned_data)
+    found = activity.moment_kinds
+    note = f" Moments: {', '.join(k.replace('_', ' ') for k in found)}." if found else ""
+    if activity.complaint:
+        note += " It reads like a complaint: consider opening an issue."
+    return _done(request, contact, f"Activity logged.{note}")
+
+
+@_contact_post
+def add_purchase(request, contact):
+    form = PurchaseForm(request.POST)
+    if not form.is_valid():
+        return render_contact(request, contact, status=422, purchase_form=form)
+    actions.record_purchase(contact, **form.cleaned_data)
+    return _done(request, contact, "Purchase recorded.")
+
+
+@_contact_post
+def open_issue(request, contact):
+    form = IssueForm(request.POST)
+    if not form.is_valid():
+        return render_contact(request, contact, status=422, issue_form=form)
+    source = None
+    if request.POST.get("activity"):
+        from rapport.clients.models import Activity
+
+        source = Activity.objects.filter(
+            workspace=request.workspace, contact=contact, pk=request.POST["activity"]
+        ).first()
+    actions.open_issue(
+        contact,
+        form.cleaned_data["summary"],
+        opened_on=form.cleaned_data["opened_on"],
+        by=request.user,
+        source_activity=source,
+    )
+    return _done(request, contact, "Issue opened. Asks wait until it is put right.")
+
+
+@workspace_required
+@require_POST
+def resolve_issue(request, pk):
+    issue = get_in_workspace(
+        Issue.objects.blocking().select_related("contact"), request.workspace, pk=pk
+    )
+    form = ResolveIssueForm(request.POST)
+    resolution = form.cleaned_data["resolution"] if form.is_valid() else ""
+    actions.resolve_issue(issue, on=request.workspace.today(), resolution=resolution)
+    return _done(request, issue.contact, "Issue resolved.")
+
+
+@_contact_post
+def add_permission(request, contact):
+    today = request.workspace.today()
+    form = PermissionForm(request.POST, today=today)
+    if not form.is_valid():
+        return render_contact(request, contact, status=422, permission_form=form)
+    actions.record_permission(contact, granted_on=today, by=request.user, **form.cleaned_data)
+    return _done(request, contact, f"Permission recorded: due on {form.cleaned_data['ask_after']}.")
+
+
+@_contact_post
+def change_stage(request, contact):
+    form = StageForm(request.POST)
+    if form.is_valid():
+        actions.change_stage(contact, form.cleaned_data["stage"], by=request.user)
+    return _done(request, contact, "Ladder updated.")
+
+
+@_contact_post
+def set_relationship(request, contact):
+    form = RelationshipForm(request.POST)
+    if form.is_valid():
+        actions.set_relationship(
+            contact, form.cleaned_data["relationship"], request.workspace.today()
+        )
+    return _done(request, contact, "Relationship updated.")
+
+
+@_contact_post
+def add_deal(request, contact):
+    form = DealForm(request.POST, instance=Deal(workspace=request.workspace, contact=contact))
+    if not form.is_valid():
+        return render_contact(request, contact, status=422, deal_form=form)
+    actions.save_deal(form.instance)
+    return _done(request, contact, "Deal saved.")
+
+
+@workspace_required
+@require_POST
+def update_deal(request, pk):
+    deal = get_in_workspace(
+        Deal.objects.select_related("contact", "workspace"), request.workspace, pk=pk
+    )
+    # The inline deal row posts plain field names, without the form's prefix.
+    form = DealForm(request.POST, instance=deal, prefix="")
+    if not form.is_valid():
+        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
+        return _done(request, deal.contact, "Deal not changed.")
+    actions.save_deal(form.instance)
+    return _done(request, deal.contact, "Deal updated.")
+
+
+@_contact_post
+def add_referral(request, contact):
+    form = ReferralForm(request.POST)
+    if not form.is_valid():
+        return render_contact(request, contact, status=422, referral_form=form)
+    data = form.cleaned_data
+    with transaction.atomic():
+        referred = actions.create_contact(
+            request.workspace,
+            by=request.user,
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            email=data["email"].lower(),
+            phone=data["phone"],
+            source=f"referred by {contact.name}",
+            referred_by=contact,
+            owner=contact.owner,
+        )
+        record_referral(
+            contact, referred, on=data["date"], how=data["how"], unsolicited=data["unsolicited"]
+        )
+    return _done(request, contact, f"Referral recorded: {referred.name} is a new prospect.")
+
+
+@_contact_post
+def add_referral_given(request, contact):
+    form = ReferralGivenForm(request.POST)
+    if not form.is_valid():
+        return render_contact(request, contact, status=422, given_form=form)
+    record_referral_given(
+        contact, form.cleaned_data["description"], on=form.cleaned_data["given_on"], by=request.user
+    )
+    return _done(request, contact, "Recorded: we gave them a referral.")
+
+
+@_contact_post
+def add_testimonial(request, contact):
+    form = TestimonialForm(request.POST)
+    if not form.is_valid():
+        return render_contact(request, contact, status=422, testimonial_form=form)
+    data = form.cleaned_data
+    record_testimonial(
+        contact,
+        data["text"],
+        on=data["received_on"],
+        rating=data["rating"],
+        unsolicited=data["unsolicited"],
+    )
+    return _done(
+        request, contact, "Testimonial recorded; it waits for moderation before it is shown."
+    )

@@ -1,0 +1,250 @@
+"""A small CSV validation engine: typed columns, all errors with file and line.
+
+Framework-free so that it can be tested alone and reused by the command line
+and the web upload alike. It only reads and validates; writing is the app's.
+The standard library's csv module does the parsing — what it lacks, and what
+this adds, is a schema: required and unknown columns, typed cells, and errors
+that point at the physical line of the file where the record starts.
+"""
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import PurePath
+from typing import Any
+
+Parser = Callable[[str], Any]
+
+MAX_ERRORS = 200  # per file: past this, more errors help nobody
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    parse: Parser = str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+
+@dataclass(frozen=True)
+class RowError:
+    file: str
+    line: int
+    message: str
+    column: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.column + ': ' if self.column else ''}{self.message}"
+
+
+@dataclass
+class Row:
+    line: int
+    values: dict[str, Any]  # only the columns present in the file
+
+
+@dataclass
+class ParsedFile:
+    name: str
+    kind: Kind | None
+    header: list[str] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def error(self, line: int, message: str, column: str = "") -> None:
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(RowError(self.name, line, message, column))
+
+
+# -- cell parsers: each returns a value or raises ValueError(reason) -------
+
+
+def text(max_length: int) -> Parser:
+    def parse(value: str) -> str:
+        if len(value) > max_length:
+            raise ValueError(f"longer than {max_length} characters")
+        return value
+
+    return parse
+
+
+def integer(low: int, high: int) -> Parser:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a whole number") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low} and {high}, not {number}")
+        return number
+
+    return parse
+
+
+def iso_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value) if len(value) == 10 else _bad_date(value)
+    except ValueError:
+        return _bad_date(value)
+
+
+def _bad_date(value: str):
+    raise ValueError(f"{value!r} is not a date in the form YYYY-MM-DD")
+
+
+def boolean(value: str) -> bool:
+    lowered = value.lower()
+    if lowered == "true":
+        return True
+    if lowered == "false":
+        return False
+    raise ValueError(f"must be true or false, not {value!r}")
+
+
+def decimal(value: str) -> Decimal:
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number") from None
+    if not number.is_finite() or abs(number) >= Decimal("1e10"):
+        raise ValueError(f"{value!r} is out of range")
+    return number.quantize(Decimal("0.01"))
+
+
+def choice(values: Iterable[str]) -> Parser:
+    allowed = list(values)
+
+    def parse(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def semicolon_list(item: Parser = str) -> Parser:
+    def parse(value: str) -> list:
+        return [item(part.strip()) for part in value.split(";") if part.strip()]
+
+    return parse
+
+
+def email(value: str) -> str:
+    # The full check is Django's; this catches the obvious mistakes early.
+    if "@" not in value or " " in value or len(value) > 254:
+        raise ValueError(f"{value!r} is not an email address")
+    return value.lower()
+
+
+# -- reading -------------------------------------------------------------
+
+
+def detect_kind(name: str, header: list[str], kinds: dict[str, Kind]) -> Kind | None:
+    """By file name first ("purchases-2026.csv"), else by the header."""
+    stem = PurePath(name).stem.lower()
+    for kind_name, kind in kinds.items():
+        if stem == kind_name or stem.startswith(kind_name) or stem.endswith(kind_name):
+            return kind
+    columns = set(header)
+    matches = [k for k in kinds.values() if set(k.required) <= columns <= set(k.names)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def parse(
+    data: bytes | str, name: str, kinds: dict[str, Kind], kind: Kind | None = None
+) -> ParsedFile:
+    """Validate a whole file; never raises for bad content, reports instead."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            result = ParsedFile(name, kind)
+            result.error(0, f"is not UTF-8 (byte {error.start}); save it as CSV UTF-8")
+            return result
+    elif data.startswith("\ufeff"):
+        data = data[1:]
+    reader = csv.reader(io.StringIO(data, newline=""))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        result = ParsedFile(name, kind)
+        result.error(0, "is empty: a header row is required")
+        return result
+    except csv.Error as error:
+        result = ParsedFile(name, kind)
+        result.error(1, f"cannot be read as CSV: {error}")
+        return result
+
+    kind = kind or detect_kind(name, header, kinds)
+    result = ParsedFile(name, kind, header)
+    if kind is None:
+        result.error(
+            1,
+            "cannot tell which kind of file this is; name it after its kind "
+            f"({', '.join(kinds)}) or use that kind's columns",
+        )
+        return result
+    columns = {c.name: c for c in kind.columns}
+    for position, column in enumerate(header, start=1):
+        if not column:
+            result.error(1, f"column {position} has no name")
+        elif column not in columns:
+            result.error(
+                1, f"unknown column {column!r} (a {kind.name} file has: {', '.join(kind.names)})"
+            )
+    if len(set(header)) != len(header):
+        result.error(1, "a column appears twice in the header")
+    for required in kind.required:
+        if required not in header:
+            result.error(1, f"required column {required!r} is missing")
+    if result.errors:
+        return result
+
+    line = 1
+    try:
+        for cells in reader:
+            start = line + 1
+            line = reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines are not rows
+            if len(cells) != len(header):
+                result.error(start, f"has {len(cells)} cells, the header has {len(header)}")
+                continue
+            values = {}
+            for column_name, raw in zip(header, cells, strict=True):
+                column = columns[column_name]
+                raw = raw.strip()
+                if not raw:
+                    if column.required:
+                        result.error(start, "is required", column_name)
+                    values[column_name] = None
+                    continue
+                try:
+                    values[column_name] = column.parse(raw)
+                except ValueError as error:
+                    result.error(start, str(error), column_name)
+            result.rows.append(Row(start, values))
+    except csv.Error as error:
+        result.error(line + 1, f"cannot be read as CSV: {error}")
+    return result

@@ -1,0 +1,45 @@
+"""Periodic jobs, run by `rapport worker` beside the task worker.
+
+Each job is a plain function called every `every` seconds; jobs only enqueue
+tasks or claim rows with conditional updates, so several workers may run
+this loop at once without doing the same work twice.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import close_old_connections
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    name: str
+    every: float
+    run: Callable[[], object]
+
+
+def jobs() -> list[Job]:
+    from rapport.agenda.tasks import schedule_mornings
+
+    return [Job("morning agenda", 60, schedule_mornings)]
+
+
+def loop(stop: threading.Event, tick: float = 5.0) -> None:
+    due = {job.name: 0.0 for job in jobs()}
+    elapsed = 0.0
+    while not stop.is_set():
+        for job in jobs():
+            if elapsed >= due[job.name]:
+                due[job.name] = elapsed + job.every
+                close_old_connections()
+                try:
+                    job.run()
+                except Exception:  # a failing job must not stop the others
+                    log.exception("scheduled job %s failed", job.name)
+        stop.wait(tick)
+        elapsed += tick
+    close_old_connections()

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from rapport.workspaces.urls import auth_urlpatterns
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    *auth_urlpatterns,
+    path("", include("rapport.workspaces.urls")),
+    path("", include("rapport.agenda.urls")),
+    path("contacts/", include("rapport.clients.urls")),
+]

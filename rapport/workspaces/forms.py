@@ -1,0 +1,145 @@
+import zoneinfo
+
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.utils.text import slugify
+
+from rapport.workspaces.models import (
+    DEFAULT_MOMENT_WINDOWS,
+    DEFAULT_TOUCH_CADENCE,
+    Membership,
+    Role,
+    Workspace,
+)
+
+User = get_user_model()
+
+TIME_ZONES = sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
+TIME_ZONE_CHOICES = [(tz, tz.replace("_", " ")) for tz in TIME_ZONES]
+
+
+def unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "workspace"
+    slug, n = base, 2
+    while Workspace.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+class WorkspaceFields(forms.Form):
+    workspace_name = forms.CharField(label="Business name", max_length=120)
+    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="UTC")
+
+
+class SignupForm(WorkspaceFields):
+    first_name = forms.CharField(label="Your first name", max_length=150)
+    email = forms.EmailField(label="Email")
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    field_order = ["first_name", "email", "password", "workspace_name", "time_zone"]
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].lower()
+        if User.objects.filter(username__iexact=email).exists():
+            raise forms.ValidationError("An account with this email exists: log in instead.")
+        return email
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("email"):
+            user = User(
+                username=data["email"], email=data["email"], first_name=data.get("first_name", "")
+            )
+            try:
+                password_validation.validate_password(data["password"], user)
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+        return data
+
+
+class WorkspaceSettingsForm(forms.ModelForm):
+    """The workspace's own rules: threshold, cooldowns, windows, touch plan."""
+
+    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES)
+
+    class Meta:
+        model = Workspace
+        fields = [
+            "name",
+            "time_zone",
+            "postal_address",
+            "brand_colour",
+            "readiness_threshold",
+            "ask_cooldown_days",
+            "decline_holdback_days",
+            "recall_interval_days",
+            "agenda_refresh_hour",
+        ]
+        widgets = {"postal_address": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        workspace = self.instance
+        for kind, default in DEFAULT_MOMENT_WINDOWS.items():
+            self.fields[f"window_{kind}"] = forms.IntegerField(
+                label=kind.replace("_", " ").capitalize(),
+                min_value=0,
+                max_value=365,
+                initial=workspace.moment_windows.get(kind, default),
+                help_text=f"days (default {default})",
+            )
+        for stage, default in DEFAULT_TOUCH_CADENCE.items():
+            self.fields[f"cadence_{stage}"] = forms.IntegerField(
+                label=stage.replace("_", " ").capitalize(),
+                min_value=0,
+                max_value=730,
+                initial=workspace.touch_cadence.get(stage, default),
+                help_text=f"days between touches (default {default}; 0 = none)",
+            )
+
+    def window_fields(self):
+        return [self[f"window_{kind}"] for kind in DEFAULT_MOMENT_WINDOWS]
+
+    def cadence_fields(self):
+        return [self[f"cadence_{stage}"] for stage in DEFAULT_TOUCH_CADENCE]
+
+    def save(self, commit=True):
+        workspace = super().save(commit=False)
+        workspace.moment_windows = {
+            kind: self.cleaned_data[f"window_{kind}"]
+            for kind, default in DEFAULT_MOMENT_WINDOWS.items()
+            if self.cleaned_data[f"window_{kind}"] != default
+        }
+        workspace.touch_cadence = {
+            stage: self.cleaned_data[f"cadence_{stage}"]
+            for stage, default in DEFAULT_TOUCH_CADENCE.items()
+            if self.cleaned_data[f"cadence_{stage}"] != default
+        }
+        if commit:
+            workspace.save()
+        return workspace
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+    def __init__(self, *args, workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].lower()
+        if Membership.objects.filter(
+            workspace=self.workspace, user__username__iexact=email
+        ).exists():
+            raise forms.ValidationError("This person is already a member.")
+        return email
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)

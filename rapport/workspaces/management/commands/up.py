@@ -1,0 +1,60 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from rapport.clients.models import Contact
+
+
+class Command(BaseCommand):
+    help = "Migrate, load the demo when the database is empty, then serve the web app and the worker."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--demo", action="store_true", help="(re)build the demo workspaces first")
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--workers", type=int, default=2, help="web worker processes")
+
+    def handle(self, *args, **options):
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        if options["demo"] or not Contact.objects.exists():
+            self.stdout.write("Loading the demo workspaces…")
+            call_command("demo")
+        address = f"{options['host']}:{options['port']}"
+        processes = [
+            subprocess.Popen(
+                [
+                    sys.executable, "-m", "gunicorn", "rapport.wsgi:application",
+                    "--bind", address, "--workers", str(options["workers"]), "--threads", "4",
+                    "--access-logfile", "-", "--graceful-timeout", "10",
+                ]
+            ),
+            subprocess.Popen([sys.executable, "-m", "rapport.cli", "worker"]),
+        ]
+        self.stdout.write(self.style.SUCCESS(f"Rapport is running at http://{address}/ (Ctrl+C to stop)"))
+
+        def stop(*_):
+            for process in processes:
+                if process.poll() is None:
+                    process.terminate()
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while all(p.poll() is None for p in processes):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop()
+            for process in processes:
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()

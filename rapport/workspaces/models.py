@@ -1,0 +1,212 @@
+"""Workspaces (tenants), memberships and invitations.
+
+Every domain row of Rapport belongs to exactly one workspace. Models inherit
+`WorkspaceOwned`, whose manager is a `WorkspaceQuerySet`; views reach objects
+only through `rapport.workspaces.access`, which scopes and 404s.
+"""
+
+import datetime as dt
+import hashlib
+import secrets
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+
+# Moment freshness windows in days (DESIGN.md): a moment older than its
+# window is gone. Each workspace may override any of them.
+DEFAULT_MOMENT_WINDOWS = {
+    "point_of_sale": 3,
+    "praise": 14,
+    "testimonial": 14,
+    "saved_us": 14,
+    "referral": 14,
+    "project_completed": 14,
+    "partner_association": 30,
+    "promoter": 14,
+    "detractor": 30,
+    "complaint": 30,
+}
+
+# Touch plan: at most this many days between two outgoing touches, per rung.
+# Suspects are not on the plan; 0 switches a rung off.
+DEFAULT_TOUCH_CADENCE = {
+    "prospect": 30,
+    "customer": 120,
+    "member": 90,
+    "advocate": 60,
+    "raving_fan": 45,
+}
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/London).")
+
+
+def hash_token(token: str) -> str:
+    # Tokens are stored hashed: a leaked database does not hand out live links.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class WorkspaceQuerySet(models.QuerySet):
+    def in_workspace(self, workspace):
+        return self.filter(workspace=workspace)
+
+
+class WorkspaceOwned(models.Model):
+    """Base for every domain model: one workspace, and a scoped manager."""
+
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+
+    objects = WorkspaceQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class Workspace(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(
+        max_length=60,
+        unique=True,
+        validators=[RegexValidator(r"^[a-z0-9][a-z0-9-]*$", "Lower-case letters, digits, dashes.")],
+    )
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    created_at = models.DateTimeField(default=timezone.now)
+
+    readiness_threshold = models.PositiveSmallIntegerField(
+        default=50,
+        validators=[MaxValueValidator(100)],
+        help_text="Below this readiness, a moment proposes earning the right first, not an ask.",
+    )
+    ask_cooldown_days = models.PositiveSmallIntegerField(
+        default=90, help_text="At most one ask of a kind per contact inside this many days."
+    )
+    decline_holdback_days = models.PositiveSmallIntegerField(
+        default=180,
+        help_text="After a decline, no ask for this many days unless they grant permission.",
+    )
+    moment_windows = models.JSONField(default=dict, blank=True)
+    touch_cadence = models.JSONField(default=dict, blank=True)
+    agenda_refresh_hour = models.PositiveSmallIntegerField(
+        default=6,
+        validators=[MaxValueValidator(23)],
+        help_text="Local hour at which the morning job rebuilds the agenda.",
+    )
+    agenda_date = models.DateField(null=True, blank=True, editable=False)
+    # Claimed by the scheduler with a conditional UPDATE, so that several
+    # workers never enqueue the same morning refresh twice.
+    agenda_scheduled_on = models.DateField(null=True, blank=True, editable=False)
+    recall_interval_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Routine visit cadence (e.g. 183 for a six-monthly check-up); empty for none.",
+    )
+
+    postal_address = models.TextField(
+        blank=True, help_text="Shown on client pages and in every automated email."
+    )
+    brand_colour = models.CharField(
+        max_length=7,
+        default="#1f6f5c",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour like #1f6f5c.")],
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    def today(self, now: dt.datetime | None = None) -> dt.date:
+        """The calendar date in the workspace's time zone."""
+        return timezone.localtime(now or timezone.now(), self.tzinfo).date()
+
+    def window_for(self, moment_kind: str) -> int:
+        return int(
+            self.moment_windows.get(moment_kind, DEFAULT_MOMENT_WINDOWS.get(moment_kind, 14))
+        )
+
+    def windows(self) -> dict[str, int]:
+        return {kind: self.window_for(kind) for kind in DEFAULT_MOMENT_WINDOWS}
+
+    def cadence_for(self, stage: str) -> int:
+        return int(self.touch_cadence.get(stage, DEFAULT_TOUCH_CADENCE.get(stage, 0)))
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    MEMBER = "member", "Member"
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(default=timezone.now)
+    # The morning digest of the day's top agenda items (an opt-in email).
+    wants_digest = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "workspace"], name="one_membership_per_user")
+        ]
+        ordering = ["workspace__name"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} ({self.role})"
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.OWNER
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self, now=None):
+        return self.filter(accepted_at=None, expires_at__gt=now or timezone.now())
+
+
+class Invitation(models.Model):
+    INVITATION_DAYS = 14
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.workspace}"
+
+    @classmethod
+    def issue(cls, workspace, email, role, invited_by) -> tuple["Invitation", str]:
+        """Create an invitation; returns it and the plain token (shown once)."""
+        token = secrets.token_urlsafe(24)
+        invitation = cls.objects.create(
+            workspace=workspace,
+            email=email,
+            role=role,
+            invited_by=invited_by,
+            token_hash=hash_token(token),
+            expires_at=timezone.now() + dt.timedelta(days=cls.INVITATION_DAYS),
+        )
+        return invitation, token
