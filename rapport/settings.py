@@ -114,7 +114,7 @@ TEMPLATES = [
 _default_sqlite = f"sqlite:///{VAR_DIR / 'rapport.sqlite3'}"
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", _default_sqlite), conn_max_age=600, conn_health_checks=True
+        os.environ.get("DATABASE_URL") or _default_sqlite, conn_max_age=600, conn_health_checks=True
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

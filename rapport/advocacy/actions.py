@@ -2,10 +2,9 @@
 
 import datetime as dt
 
-from django.db import transaction
 
 from rapport.advocacy.models import Referral, ReferralGiven, Testimonial
-from rapport.clients.actions import create_contact, facts_changed, promote
+from rapport.clients.actions import changing, create_contact, facts_changed, promote
 from rapport.clients.models import Contact, Stage
 
 
@@ -21,7 +20,7 @@ def record_referral(
 ) -> Referral:
     """The referrer is promoted (advocate, then raving fan) and gets a thank-you
     and an ask for the other names on the agenda."""
-    with transaction.atomic():
+    with changing():
         referral, _ = Referral.objects.get_or_create(
             workspace_id=referrer.workspace_id,
             referrer=referrer,
@@ -45,7 +44,7 @@ def record_referral(
 def receive_names(referrer: Contact, people: list[dict], *, on: dt.date, how=Referral.How.NAMES_GIVEN):
     """Names given by a client become prospects referred by them."""
     created = []
-    with transaction.atomic():
+    with changing():
         for person in people:
             prospect = create_contact(
                 referrer.workspace,
@@ -65,7 +64,7 @@ def receive_names(referrer: Contact, people: list[dict], *, on: dt.date, how=Ref
 
 
 def record_testimonial(contact: Contact, text: str, *, on: dt.date, **fields) -> Testimonial:
-    with transaction.atomic():
+    with changing():
         testimonial = Testimonial.objects.create(
             workspace_id=contact.workspace_id, contact=contact, text=text, received_on=on, **fields
         )
@@ -76,7 +75,7 @@ def record_testimonial(contact: Contact, text: str, *, on: dt.date, **fields) ->
 
 def record_referral_given(contact: Contact, description: str, *, on: dt.date, by=None):
     """Give to get: a referral the business gave the client raises readiness."""
-    with transaction.atomic():
+    with changing():
         given = ReferralGiven.objects.create(
             workspace_id=contact.workspace_id,
             contact=contact,

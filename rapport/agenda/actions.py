@@ -4,12 +4,11 @@ received, an activity) and the decision, then refreshes the contact."""
 
 import datetime as dt
 
-from django.db import transaction
 
 from rapport.advocacy.actions import receive_names
 from rapport.agenda import engine
 from rapport.agenda.models import Action, AgendaDecision, AgendaItem
-from rapport.clients.actions import facts_changed, log_activity, record_permission
+from rapport.clients.actions import changing, facts_changed, log_activity, record_permission
 from rapport.clients.models import ActivityKind, Direction, Permission, PermissionKind
 from rapport.outreach.models import Ask, AskKind, Outcome
 from rapport.workspaces.models import Workspace
@@ -67,7 +66,7 @@ def record_outcome(
     workspace = contact.workspace
     today = workspace.today()
     kind = ask_kind_for(item)
-    with transaction.atomic():
+    with changing():
         ask = Ask.objects.create(
             workspace=workspace,
             contact=contact,
@@ -116,7 +115,7 @@ DONE_AS_ACTIVITY = {
 
 
 def mark_done(item: AgendaItem, *, by, note: str = "") -> None:
-    with transaction.atomic():
+    with changing():
         kind, text = DONE_AS_ACTIVITY.get(item.action, (ActivityKind.NOTE, item.get_action_display()))
         # The touch is a fact: the touch plan restarts from today.
         log_activity(
@@ -132,6 +131,6 @@ def mark_done(item: AgendaItem, *, by, note: str = "") -> None:
 
 
 def snooze(item: AgendaItem, until: dt.date, *, by) -> None:
-    with transaction.atomic():
+    with changing():
         _decide(item, AgendaDecision.Status.SNOOZED, by=by, until=until)
         facts_changed(item.contact.workspace, [item.contact_id])

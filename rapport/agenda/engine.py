@@ -38,6 +38,7 @@ from rapport.clients.models import (
     Stage,
 )
 from rapport.outreach.models import Ask, AskKind, Outcome
+from rapport.workspaces.models import Workspace
 
 # A client this new, with no permission on record, is due the upfront contract.
 UPFRONT_WINDOW_DAYS = 60
@@ -118,8 +119,12 @@ def _ordinal(day: dt.date | None) -> float:
     return float(day.toordinal()) if day else np.nan
 
 
-def _since(days: float) -> str:
+def _since(days: float, rhythm: float | None = None) -> str:
+    """A gap in plain words, in the same unit as the rhythm it breaks:
+    "every 5 weeks; nothing for 16 weeks" reads better than "4 months"."""
     days = int(days)
+    if rhythm is not None and rhythm < 60 and days < 365:
+        return f"{round(days / 7)} weeks"
     if days < 60:
         return f"{days} days"
     if days < 730:
@@ -385,6 +390,7 @@ class Rules:
                 found[i] = (Action.RECALL, f"recall:{last}", why)
             else:
                 source = "used to come" if regular[i] else "clients usually come"
+                gone = _since(days_since[i], interval[i])
                 why = [f"{source} {_every(interval[i])}; nothing for {gone} (since {last})"]
                 found[i] = (Action.REACTIVATE, f"reactivate:{last}", why)
         return found
@@ -832,7 +838,7 @@ def refresh(workspace, on: dt.date | None = None, contact_ids=None) -> int:
             for start in range(0, len(pks), 5000):
                 Contact.objects.filter(pk__in=pks[start : start + 5000]).update(readiness=value)
         if contact_ids is None:
-            type(workspace).objects.filter(pk=workspace.pk).update(agenda_date=on)
+            Workspace.objects.filter(pk=workspace.pk).update(agenda_date=on)
             workspace.agenda_date = on
     return len(rows)
 

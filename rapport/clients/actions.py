@@ -5,6 +5,7 @@ however a fact arrives."""
 
 import datetime as dt
 import threading
+from contextlib import contextmanager
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,41 +31,62 @@ from rapport.clients.models import (
 Reason = StageChange.Reason
 
 
-_pending = threading.local()
+_changes = threading.local()
+
+
+@contextmanager
+def changing():
+    """One atomic change to the record; the agenda follows when it ends.
+
+    Actions nest (recording names creates contacts and referrals); the
+    contacts they touch are gathered and the stored agenda is refreshed
+    once, right after the outermost change — after its commit in
+    production, and still visible to a test that wraps everything in one
+    transaction (which `on_commit` would not be).
+    """
+    depth = getattr(_changes, "depth", 0)
+    if depth == 0:
+        _changes.pending = {}
+    _changes.depth = depth + 1
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        if depth == 0:
+            _changes.pending = {}
+        raise
+    finally:
+        _changes.depth = depth
+    if depth == 0:
+        pending, _changes.pending = _changes.pending, {}
+        for workspace, ids in pending.values():
+            _refresh(workspace, ids)
 
 
 def facts_changed(workspace, contact_ids: Iterable[int] | None = None) -> None:
-    """Bring the stored agenda up to date once the current transaction commits.
-
-    Changes made in one transaction are gathered, so recording an ask that
-    brings three names refreshes the agenda once, not six times. `None`
-    means everything (an import).
-    """
-    entries = _pending.__dict__.setdefault("entries", {})
-    entry = entries.setdefault(workspace.pk, [workspace, set()])
-    if contact_ids is None:
+    """Note that facts of these contacts (None: of anyone) changed."""
+    ids = None if contact_ids is None else set(contact_ids)
+    if not getattr(_changes, "depth", 0):
+        _refresh(workspace, ids)
+        return
+    entry = _changes.pending.setdefault(workspace.pk, [workspace, set()])
+    if ids is None or entry[1] is None:
         entry[1] = None
-    elif entry[1] is not None:
-        entry[1].update(contact_ids)
-    transaction.on_commit(lambda: _refresh_pending(workspace.pk))
+    else:
+        entry[1] |= ids
 
 
-def _refresh_pending(workspace_pk: int) -> None:
+def _refresh(workspace, ids: set[int] | None) -> None:
     from rapport.agenda.actions import refresh_after_change
 
-    # The first callback after a commit takes everything gathered; the rest
-    # find nothing left to do.
-    entry = _pending.__dict__.setdefault("entries", {}).pop(workspace_pk, None)
-    if entry:
-        workspace, ids = entry
-        refresh_after_change(workspace, None if ids is None else sorted(ids))
+    refresh_after_change(workspace, None if ids is None else sorted(ids))
 
 
 # -- contacts ------------------------------------------------------------
 
 
 def create_contact(workspace, *, by=None, stage=Stage.PROSPECT, **fields) -> Contact:
-    with transaction.atomic():
+    with changing():
         contact = Contact.objects.create(workspace=workspace, stage=stage, **fields)
         StageChange.objects.create(
             workspace=workspace,
@@ -84,7 +106,7 @@ def change_stage(contact: Contact, stage: str, *, by=None, reason=Reason.MANUAL)
     """A change by hand is recorded with who made it and when."""
     if stage == contact.stage:
         return
-    with transaction.atomic():
+    with changing():
         StageChange.objects.create(
             workspace_id=contact.workspace_id,
             contact=contact,
@@ -217,7 +239,7 @@ class PurchaseRow:
 
 
 def record_purchases(workspace, rows: list[PurchaseRow]) -> list[Purchase]:
-    with transaction.atomic():
+    with changing():
         purchases = Purchase.objects.bulk_create(
             [
                 Purchase(
@@ -264,7 +286,7 @@ def build_activity(workspace, contact_id: int, *, read_text: bool = True, **fiel
 
 
 def log_activity(contact: Contact, *, by=None, read_text: bool = True, **fields) -> Activity:
-    with transaction.atomic():
+    with changing():
         activity = build_activity(
             contact.workspace, contact.pk, read_text=read_text, created_by=by, **fields
         )
@@ -280,7 +302,7 @@ def save_deal(deal: Deal) -> Deal:
     """Create or update a deal; a won or completed deal may promote its contact."""
     if deal.stage in (DealStage.WON, DealStage.COMPLETED) and not deal.won_on:
         deal.won_on = deal.completed_on or deal.workspace.today()
-    with transaction.atomic():
+    with changing():
         deal.save()
         promote(deal.workspace, [deal.contact_id])
         facts_changed(deal.workspace, [deal.contact_id])
@@ -290,7 +312,7 @@ def save_deal(deal: Deal) -> Deal:
 def open_issue(
     contact: Contact, summary: str, *, opened_on: dt.date, by=None, source_activity=None
 ) -> Issue:
-    with transaction.atomic():
+    with changing():
         issue = Issue.objects.create(
             workspace_id=contact.workspace_id,
             contact=contact,
@@ -304,7 +326,7 @@ def open_issue(
 
 
 def resolve_issue(issue: Issue, *, on: dt.date, resolution: str = "") -> None:
-    with transaction.atomic():
+    with changing():
         issue.status = Issue.Status.RESOLVED
         issue.resolved_on = on
         issue.resolution = resolution
@@ -333,7 +355,7 @@ def record_permission(
     note: str = "",
     by=None,
 ) -> Permission:
-    with transaction.atomic():
+    with changing():
         permission = Permission.objects.create(
             workspace_id=contact.workspace_id,
             contact=contact,

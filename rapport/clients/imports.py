@@ -225,7 +225,7 @@ def import_files(
         touched |= ids
         report.imported = True
     if touched and not dry_run:
-        with transaction.atomic():
+        with actions.changing():
             actions.promote(workspace, touched)
             actions.facts_changed(workspace)
     return reports

@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -84,7 +83,7 @@ def _save_contact(form, workspace, by):
     data = {
         k: v for k, v in form.cleaned_data.items() if k not in ("organization_name", "tag_names")
     }
-    with transaction.atomic():
+    with actions.changing():
         if form.instance.pk:
             contact = form.save(commit=False)
             contact.organization = form.organization()
@@ -320,7 +319,7 @@ def add_referral(request, contact):
     if not form.is_valid():
         return render_contact(request, contact, status=422, referral_form=form)
     data = form.cleaned_data
-    with transaction.atomic():
+    with actions.changing():
         referred = actions.create_contact(
             request.workspace,
             by=request.user,

@@ -50,10 +50,9 @@ class SignupForm(WorkspaceFields):
 
     def clean(self):
         data = super().clean()
-        if data.get("password") and data.get("email"):
-            user = User(
-                username=data["email"], email=data["email"], first_name=data.get("first_name", "")
-            )
+        if data.get("password"):
+            email = data.get("email", "")
+            user = User(username=email, email=email, first_name=data.get("first_name", ""))
             try:
                 password_validation.validate_password(data["password"], user)
             except forms.ValidationError as error:

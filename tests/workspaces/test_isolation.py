@@ -1,0 +1,168 @@
+"""Workspace isolation: a member of workspace A reaching any object of
+workspace B, by any URL, gets 404 and changes nothing.
+
+`test_every_route_with_an_object_id_is_covered` walks the URL resolver and
+fails when a route that takes an id is neither in CASES nor explained in
+EXEMPT — so a new view cannot forget its isolation test.
+"""
+
+import datetime as dt
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from rapport.agenda import engine
+from rapport.agenda.models import AgendaItem
+from rapport.clients import actions
+from rapport.clients.models import Activity, Deal, Issue, Permission, Purchase
+from rapport.workspaces.models import Invitation, Membership
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def theirs(bright, bob, today):
+    """One of every kind of object, in Bob's workspace."""
+    ann = factories.client_with_history(bright, today)
+    factories.activity(ann, today, signals=["praise"])
+    issue = actions.open_issue(ann, "Late filing", opened_on=today)
+    deal = actions.save_deal(Deal(workspace=bright, contact=ann, title="Estate plan", stage="won"))
+    other = factories.contact(bright, first_name="Zed", relationship=9)
+    factories.purchases(other, [today - dt.timedelta(days=1)])
+    engine.refresh(bright, today)
+    invitation, _ = Invitation.issue(bright, "new@example.com", "member", bob)
+    folder = None
+    return {
+        "contact": ann,
+        "issue": issue,
+        "deal": deal,
+        "item": AgendaItem.objects.filter(workspace=bright).first(),
+        "membership": Membership.objects.get(workspace=bright, user=bob),
+        "invitation": invitation,
+        "batch": "0123456789abcdef0123456789abcdef",
+        "folder": folder,
+    }
+
+
+C = "contact"
+CASES = {
+    # name: (method, object key, data)
+    "clients:detail": ("get", C, {}),
+    "clients:edit": ("post", C, {"first_name": "Hacked"}),
+    "clients:log_activity": ("post", C, {"activity-kind": "call", "activity-direction": "in",
+                                         "activity-occurred_on": "2026-01-01", "activity-text": "x"}),
+    "clients:add_purchase": ("post", C, {"purchase-date": "2026-01-01"}),
+    "clients:open_issue": ("post", C, {"issue-summary": "x", "issue-opened_on": "2026-01-01"}),
+    "clients:add_permission": ("post", C, {"permission-kind": "both", "permission-ask_after": "2030-01-01"}),
+    "clients:change_stage": ("post", C, {"stage-stage": "suspect"}),
+    "clients:set_relationship": ("post", C, {"rel-relationship": "1"}),
+    "clients:add_deal": ("post", C, {"deal-title": "x", "deal-stage": "lead"}),
+    "clients:add_referral": ("post", C, {"referral-first_name": "x", "referral-date": "2026-01-01",
+                                         "referral-how": "intro"}),
+    "clients:add_referral_given": ("post", C, {"given-description": "x", "given-given_on": "2026-01-01"}),
+    "clients:add_testimonial": ("post", C, {"testimonial-text": "x", "testimonial-received_on": "2026-01-01"}),
+    "clients:resolve_issue": ("post", "issue", {}),
+    "clients:update_deal": ("post", "deal", {"title": "x", "stage": "lost"}),
+    "clients:import_preview": ("post", "batch", {}),
+    "agenda:outcome": ("post", "item", {"outcome": "declined", "channel": "phone"}),
+    "agenda:done": ("post", "item", {}),
+    "agenda:snooze": ("post", "item", {"days": "7"}),
+    "workspaces:switch": ("post", "workspace", {}),
+    "workspaces:member_role": ("post", "membership", {"role": "member"}),
+    "workspaces:member_remove": ("post", "membership", {}),
+    "workspaces:invitation_revoke": ("post", "invitation", {}),
+}
+
+EXEMPT = {
+    "workspaces:invitation": "public page reached by an unguessable token, tested in test_members",
+    "agenda:script_edit": "takes a script name, not an id; rows are looked up in the request's "
+    "workspace (test_script_edits_stay_in_their_workspace)",
+}
+
+
+def _routes(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            namespace = pattern.namespace or ""
+            if namespace == "admin":
+                continue  # staff only, Django's own permission checks
+            yield from _routes(pattern, f"{prefix}{namespace}:" if namespace else prefix)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield f"{prefix}{pattern.name}", pattern
+
+
+def test_every_route_with_an_object_id_is_covered():
+    with_params = {name for name, p in _routes() if p.pattern.converters}
+    assert with_params, "the resolver walk found no routes"
+    missing = with_params - set(CASES) - set(EXEMPT)
+    assert not missing, f"routes taking an id without an isolation case: {sorted(missing)}"
+    assert not (set(CASES) | set(EXEMPT)) - with_params, "stale names in CASES/EXEMPT"
+
+
+def _snapshot(workspace):
+    return {
+        "contacts": sorted(workspace_contacts(workspace)),
+        "issues": list(Issue.objects.filter(workspace=workspace).values_list("status", "summary")),
+        "activities": Activity.objects.filter(workspace=workspace).count(),
+        "purchases": Purchase.objects.filter(workspace=workspace).count(),
+        "deals": list(Deal.objects.filter(workspace=workspace).values_list("title", "stage")),
+        "permissions": Permission.objects.filter(workspace=workspace).count(),
+        "memberships": list(Membership.objects.filter(workspace=workspace).values_list("user", "role")),
+        "invitations": Invitation.objects.filter(workspace=workspace).count(),
+        "items": AgendaItem.objects.filter(workspace=workspace).count(),
+    }
+
+
+def workspace_contacts(workspace):
+    from rapport.clients.models import Contact
+
+    return Contact.objects.filter(workspace=workspace).values_list("first_name", "stage", "relationship")
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_member_of_another_workspace_gets_404(name, alice_client, bright, theirs):
+    method, key, data = CASES[name]
+    obj = bright if key == "workspace" else theirs[key]
+    url = reverse(name, args=[obj if isinstance(obj, str) else obj.pk])
+    before = _snapshot(bright)
+    response = getattr(alice_client, method)(url, data)
+    assert response.status_code == 404, (name, response.status_code)
+    assert _snapshot(bright) == before
+    # And the same request with htmx headers learns nothing more.
+    response = getattr(alice_client, method)(url, data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 404
+
+
+def test_the_owner_reaches_their_own_objects(bob_client, theirs):
+    assert bob_client.get(reverse("clients:detail", args=[theirs["contact"].pk])).status_code == 200
+
+
+def test_script_edits_stay_in_their_workspace(alice_client, bright, acme):
+    from rapport.agenda.models import Script
+
+    response = alice_client.post(reverse("agenda:script_edit", args=["apology"]), {"body": "Sorry, {first_name}."})
+    assert response.status_code == 302
+    assert Script.objects.get(key="apology").workspace == acme
+    assert not Script.objects.filter(workspace=bright).exists()
+
+
+def test_a_forged_session_workspace_is_ignored(alice_client, acme, bright, theirs):
+    session = alice_client.session
+    session["workspace_id"] = bright.pk
+    session.save()
+    response = alice_client.get(reverse("clients:list"))
+    assert theirs["contact"].name not in response.content.decode()
+    assert response.context["workspace"] == acme
+
+
+def test_import_of_a_contact_id_from_another_workspace_is_refused(alice_client, theirs):
+    # Form fields naming another workspace's object are refused too.
+    contact = factories.contact(theirs["contact"].workspace, first_name="Other")
+    item = theirs["item"]
+    response = alice_client.post(
+        reverse("agenda:outcome", args=[item.pk]), {"outcome": "yes", "channel": "phone"}
+    )
+    assert response.status_code == 404
+    assert contact.asks.count() == 0
