@@ -292,7 +292,10 @@ def write_contacts(workspace, file, report, progress) -> set[int]:
             consent.append((contact, v["email_ok"]))
         elif is_new and v.get("email_ok"):
             consent.append((contact, True))
-        if _present(row, "stage") and v["stage"] and v["stage"] != contact.stage:
+        # An imported stage only raises the ladder: a re-imported old export
+        # must not undo promotions Rapport made since (lowering is by hand).
+        raises = v.get("stage") and Stage.rank(v["stage"]) > Stage.rank(contact.stage)
+        if _present(row, "stage") and raises:
             stage_changes.append((contact, contact.stage, v["stage"]))
             contact.stage = v["stage"]
         if is_new:

@@ -27,17 +27,26 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+class MultipleFileField(forms.FileField):
+    # Django's documented way to take several files in one field.
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".csv,text/csv"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        items = data if isinstance(data, list | tuple) else [data]
+        return [super(MultipleFileField, self).clean(item, initial) for item in items]
+
+
 class UploadForm(forms.Form):
-    files = forms.FileField(
+    files = MultipleFileField(
         label="CSV files",
-        widget=MultipleFileInput(attrs={"accept": ".csv,text/csv", "multiple": True}),
-        help_text="One or more of: contacts, purchases, activities, deals, issues, permissions, referrals.",
+        help_text="One or more of: contacts, purchases, activities, deals, issues, permissions, "
+        "referrals.",
     )
 
     def clean_files(self):
-        files = self.files.getlist("files")
-        if not files:
-            raise forms.ValidationError("Choose at least one CSV file.")
+        files = self.cleaned_data["files"]
         for upload in files:
             if upload.size > MAX_UPLOAD_BYTES:
                 raise forms.ValidationError(f"{upload.name} is larger than 20 MB.")

@@ -1,0 +1,109 @@
+"""CSRF on every state-changing request, and `check --deploy` in production."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from rapport.clients.models import Contact
+from tests import factories
+from tests.workspaces.test_isolation import CASES
+
+pytestmark = pytest.mark.django_db
+
+NO_ID_POSTS = [
+    "workspaces:signup",
+    "login",
+    "logout",
+    "workspaces:create",
+    "workspaces:settings",
+    "workspaces:members",
+    "password_change",
+    "clients:create",
+    "clients:import",
+    "agenda:rebuild",
+]
+
+
+@pytest.fixture
+def csrf_client(alice, acme):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def ours(acme, alice, today):
+    from rapport.agenda import engine
+    from rapport.agenda.models import AgendaItem
+    from rapport.clients import actions
+    from rapport.clients.models import Deal
+    from rapport.workspaces.models import Invitation, Membership
+
+    ann = factories.client_with_history(acme, today)
+    factories.activity(ann, today, signals=["praise"])
+    engine.refresh(acme, today)
+    return {
+        "contact": ann,
+        "issue": actions.open_issue(ann, "x", opened_on=today),
+        "deal": actions.save_deal(Deal(workspace=acme, contact=ann, title="d", stage="won")),
+        "item": AgendaItem.objects.filter(workspace=acme).first(),
+        "membership": Membership.objects.get(workspace=acme, user=alice),
+        "invitation": Invitation.issue(acme, "n@example.com", "member", alice)[0],
+        "batch": "0" * 32,
+        "workspace": acme,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(name for name, case in CASES.items() if case[0] == "post"))
+def test_object_routes_refuse_a_post_without_csrf_token(csrf_client, ours, name):
+    _, key, data = CASES[name]
+    before = Contact.objects.count(), Contact.objects.values_list("first_name", "stage").first()
+    response = csrf_client.post(reverse(name, args=[ours[key] if isinstance(ours[key], str) else ours[key].pk]), data)
+    assert response.status_code == 403
+    assert (Contact.objects.count(), Contact.objects.values_list("first_name", "stage").first()) == before
+
+
+@pytest.mark.parametrize("name", NO_ID_POSTS)
+def test_other_forms_refuse_a_post_without_csrf_token(csrf_client, name):
+    response = csrf_client.post(reverse(name), {"first_name": "x"})
+    assert response.status_code == 403
+
+
+def test_a_post_with_the_token_passes(csrf_client, ours):
+    page = csrf_client.get(reverse("clients:detail", args=[ours["contact"].pk]))
+    token = page.cookies["csrftoken"].value
+    response = csrf_client.post(
+        reverse("clients:set_relationship", args=[ours["contact"].pk]),
+        {"rel-relationship": "3", "csrfmiddlewaretoken": token},
+    )
+    assert response.status_code == 302
+
+
+def test_htmx_requests_carry_the_token_in_a_header(csrf_client, ours):
+    page = csrf_client.get(reverse("agenda:today")).content.decode()
+    assert 'hx-headers=\'{"X-CSRFToken": "' in page
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
+    env = {
+        **os.environ,
+        "SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-" + "y" * 20,
+        "DEBUG": "false",
+        "HTTPS": "true",
+        "ALLOWED_HOSTS": "rapport.example.com",
+        "RAPPORT_VAR_DIR": str(tmp_path),
+    }
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "rapport.cli", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
