@@ -51,7 +51,13 @@ def client_with_history(workspace, today, *, relationship=8, purchases_every=60,
 
 def activity(contact, on, text="", signals=(), kind="call", direction="in", by=None):
     return actions.log_activity(
-        contact, by=by, occurred_on=on, kind=kind, direction=direction, text=text, signals=list(signals)
+        contact,
+        by=by,
+        occurred_on=on,
+        kind=kind,
+        direction=direction,
+        text=text,
+        signals=list(signals),
     )
 
 

@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-
 from rapport.advocacy.models import Referral, ReferralGiven, Testimonial
 from rapport.clients.actions import changing, create_contact, facts_changed, promote
 from rapport.clients.models import Contact, Stage
@@ -41,7 +40,9 @@ def record_referral(
     return referral
 
 
-def receive_names(referrer: Contact, people: list[dict], *, on: dt.date, how=Referral.How.NAMES_GIVEN):
+def receive_names(
+    referrer: Contact, people: list[dict], *, on: dt.date, how=Referral.How.NAMES_GIVEN
+):
     """Names given by a client become prospects referred by them."""
     created = []
     with changing():

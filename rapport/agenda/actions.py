@@ -4,7 +4,6 @@ received, an activity) and the decision, then refreshes the contact."""
 
 import datetime as dt
 
-
 from rapport.advocacy.actions import receive_names
 from rapport.agenda import engine
 from rapport.agenda.models import Action, AgendaDecision, AgendaItem
@@ -66,6 +65,7 @@ def record_outcome(
     workspace = contact.workspace
     today = workspace.today()
     kind = ask_kind_for(item)
+    engine.fill_scripts(workspace, [item])
     with changing():
         ask = Ask.objects.create(
             workspace=workspace,
@@ -116,7 +116,9 @@ DONE_AS_ACTIVITY = {
 
 def mark_done(item: AgendaItem, *, by, note: str = "") -> None:
     with changing():
-        kind, text = DONE_AS_ACTIVITY.get(item.action, (ActivityKind.NOTE, item.get_action_display()))
+        kind, text = DONE_AS_ACTIVITY.get(
+            item.action, (ActivityKind.NOTE, item.get_action_display())
+        )
         # The touch is a fact: the touch plan restarts from today.
         log_activity(
             item.contact,

@@ -27,7 +27,9 @@ class OutcomeForm(forms.Form):
         # Up to five people given at once, each name with a way to reach them.
         self.people_rows = []
         for n in range(1, 6):
-            self.fields[f"name_{n}"] = forms.CharField(required=False, max_length=200, label=f"Name {n}")
+            self.fields[f"name_{n}"] = forms.CharField(
+                required=False, max_length=200, label=f"Name {n}"
+            )
             self.fields[f"reach_{n}"] = forms.CharField(
                 required=False, max_length=200, label=f"Email or phone {n}"
             )

@@ -44,6 +44,12 @@ class AgendaItemQuerySet(WorkspaceQuerySet):
 
 
 class AgendaItem(WorkspaceOwned):
+    # No index of its own on workspace: (workspace, -priority) below serves
+    # every lookup by workspace, and the morning refresh writes all items
+    # again, so each index less is time saved every day.
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="agenda_items")
     date = models.DateField(help_text="The day this item was computed for.")
     action = models.CharField(max_length=24, choices=Action.choices)
@@ -53,11 +59,18 @@ class AgendaItem(WorkspaceOwned):
     moments = models.JSONField(default=list)
     priority = models.FloatField()
     readiness = models.PositiveSmallIntegerField()
-    why = models.JSONField(default=list)
+    # The reasons, one per line (plain text: the morning refresh writes tens
+    # of thousands of items, and encoding JSON for each was measurable).
+    why = models.TextField()
     script_key = models.CharField(max_length=40, blank=True)
-    script = models.TextField(blank=True)
+    # The item's own merge fields ({moment}, {last_visit}, …). The script is
+    # filled when the item is shown (engine.fill_scripts), with the contact's
+    # current name and the workspace's current wording.
+    fields = models.JSONField(default=dict)
 
     objects = AgendaItemQuerySet.as_manager()
+
+    script = ""
 
     class Meta:
         indexes = [models.Index(fields=["workspace", "-priority"])]
@@ -65,6 +78,10 @@ class AgendaItem(WorkspaceOwned):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()}: {self.contact}"
+
+    @property
+    def reasons(self) -> list[str]:
+        return self.why.splitlines()
 
     @property
     def ask_kind(self) -> str | None:

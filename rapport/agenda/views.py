@@ -1,3 +1,4 @@
+import contextlib
 import datetime as dt
 
 from django.contrib import messages
@@ -23,7 +24,9 @@ def today(request):
     workspace = request.workspace
     actions.ensure_current(workspace)
     scope = request.GET.get("scope", "mine")
-    items = AgendaItem.objects.in_workspace(workspace).select_related("contact", "contact__organization")
+    items = AgendaItem.objects.in_workspace(workspace).select_related(
+        "contact", "contact__organization"
+    )
     if scope == "mine":
         items = items.for_user(request.user)
     action = request.GET.get("action")
@@ -31,8 +34,10 @@ def today(request):
         items = items.filter(action=action)
     total = items.count()
     show_all = request.GET.get("all") == "1"
+    items = list(items if show_all else items[:TODAY_LIMIT])
+    engine.fill_scripts(workspace, items)
     context = {
-        "items": items if show_all else items[:TODAY_LIMIT],
+        "items": items,
         "total": total,
         "shown_all": show_all or total <= TODAY_LIMIT,
         "scope": scope,
@@ -57,6 +62,7 @@ def _after(request, item, message, *, form=None, snooze_form=None, status=200):
     if form is None and snooze_form is None:
         messages.success(request, message)
     if request.htmx:
+        engine.fill_scripts(request.workspace, [item])
         context = {
             "item": item,
             "done_message": message if form is None and snooze_form is None else "",
@@ -93,7 +99,9 @@ def outcome(request, pk):
     )
     message = {
         Outcome.YES: "Recorded: they said yes.",
-        Outcome.GAVE_NAMES: f"Recorded: {len(data['people'])} new prospect(s) referred by {item.contact.name}.",
+        Outcome.GAVE_NAMES: (
+            f"Recorded: {len(data['people'])} new prospect(s) referred by {item.contact.name}."
+        ),
         Outcome.LATER: f"Recorded: ask again on {data.get('ask_after')}.",
         Outcome.DECLINED: "Recorded: they declined. No ask for a while.",
     }.get(ask.outcome, "Recorded.")
@@ -115,10 +123,8 @@ def snooze(request, pk):
     today = request.workspace.today()
     data = request.POST.copy()
     if data.get("days"):
-        try:
+        with contextlib.suppress(ValueError):  # a bad number: the form says so
             data["until"] = today + dt.timedelta(days=max(1, min(int(data["days"]), 365)))
-        except ValueError:
-            pass
     form = SnoozeForm(data, today=today)
     if not form.is_valid():
         return _after(request, item, "", snooze_form=form, status=422)
@@ -158,7 +164,6 @@ def script_edit(request, key):
             return redirect("agenda:scripts")
         if "reset" in request.POST:
             Script.objects.in_workspace(request.workspace).filter(key=key).delete()
-            engine.refresh(request.workspace)
             messages.success(request, f"“{default.title}” is back to the default wording.")
             return redirect("agenda:scripts")
         if form.is_valid():
@@ -167,7 +172,6 @@ def script_edit(request, key):
                 key=key,
                 defaults={"body": form.cleaned_data["body"], "updated_by": request.user},
             )
-            engine.refresh(request.workspace)
             messages.success(request, f"“{default.title}” saved.")
             return redirect("agenda:scripts")
     context = {

@@ -5,9 +5,9 @@ however a fact arrives."""
 
 import datetime as dt
 import threading
-from contextlib import contextmanager
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -173,7 +173,7 @@ def promote(workspace, contact_ids: Iterable[int]) -> int:
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
 
-        def counts(queryset, field="contact_id", **extra):
+        def counts(queryset, field="contact_id", chunk=chunk, **extra):
             rows = (
                 queryset.filter(workspace=workspace, **{f"{field}__in": chunk})
                 .order_by()

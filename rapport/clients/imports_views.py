@@ -104,7 +104,9 @@ def import_preview(request, batch):
                     f"{report.unchanged} unchanged.",
                 )
             else:
-                messages.error(request, f"{report.name}: not imported ({len(report.errors)} errors).")
+                messages.error(
+                    request, f"{report.name}: not imported ({len(report.errors)} errors)."
+                )
         return redirect("clients:list")
     parsed = imports.sort_files([imports.parse_file(data, name) for name, data in files])
     imports.validate(workspace, parsed)

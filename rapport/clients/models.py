@@ -141,6 +141,23 @@ class Contact(WorkspaceOwned):
         indexes = [
             models.Index(fields=["workspace", "stage"]),
             models.Index(fields=["workspace", "readiness"]),
+            # Covers every column the agenda engine reads for each contact each
+            # morning, so that pass is an index-only scan.
+            models.Index(
+                fields=[
+                    "workspace",
+                    "id",
+                    "erased_at",
+                    "stage",
+                    "relationship",
+                    "organization",
+                    "owner",
+                    "recall_interval_days",
+                    "readiness",
+                    "created_at",
+                ],
+                name="contact_agenda_cover",
+            ),
             models.Index(fields=["workspace", "last_name", "first_name"]),
         ]
         ordering = ["last_name", "first_name"]

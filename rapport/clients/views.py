@@ -1,14 +1,14 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
 from rapport.advocacy.actions import record_referral, record_referral_given, record_testimonial
-from rapport.agenda.engine import explain
-from rapport.agenda.views import OUTCOME_ACTIONS
+from rapport.agenda.engine import explain, fill_scripts
 from rapport.agenda.moments import moments_on
+from rapport.agenda.views import OUTCOME_ACTIONS
 from rapport.clients import actions
 from rapport.clients.forms import (
     ActivityForm,
@@ -25,7 +25,7 @@ from rapport.clients.forms import (
     StageForm,
     TestimonialForm,
 )
-from rapport.clients.models import Contact, Deal, Issue, Permission, Tag
+from rapport.clients.models import Contact, Deal, Issue, Tag
 from rapport.clients.timeline import timeline
 from rapport.workspaces.access import get_in_workspace, workspace_required
 
@@ -140,6 +140,8 @@ def render_contact(request, contact, status=200, **forms):
     workspace = request.workspace
     today = workspace.today()
     entries, more = timeline(contact, limit=None if request.GET.get("all") else 60)
+    agenda_items = list(contact.agenda_items.all())
+    fill_scripts(workspace, agenda_items)
     context = {
         "contact": contact,
         "view": explain(contact, today),
@@ -161,7 +163,7 @@ def render_contact(request, contact, status=200, **forms):
         "testimonial_form": forms.get("testimonial_form")
         or TestimonialForm(initial={"received_on": today}),
         "resolve_form": ResolveIssueForm(),
-        "agenda_items": contact.agenda_items.all(),
+        "agenda_items": agenda_items,
         "outcome_actions": OUTCOME_ACTIONS,
         "nav": "contacts",
     }

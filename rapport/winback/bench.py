@@ -14,6 +14,7 @@ taken inside the subprocess, around the library calls only. Needs no Django sett
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import platform
@@ -136,7 +137,18 @@ def _venv_python(venv: Path) -> Path:
 
 
 def ensure_lifetimes_venv(venv: Path, log: Callable[[str], None] = print) -> Path:
-    """Python of a virtual environment with the pinned lifetimes stack, built on first use."""
+    """Python of a virtual environment with the pinned lifetimes stack, built on first use.
+
+    Several processes may ask at once (the test suite runs in parallel): a
+    file lock makes one of them build while the others wait for it.
+    """
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f"{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _ensure_lifetimes_venv(venv, log)
+
+
+def _ensure_lifetimes_venv(venv: Path, log: Callable[[str], None]) -> Path:
     marker = venv / VENV_MARKER
     pins = "\n".join(LIFETIMES_PINS)
     python = _venv_python(venv)
@@ -147,9 +159,11 @@ def ensure_lifetimes_venv(venv: Path, log: Callable[[str], None] = print) -> Pat
         interpreter = sys.executable
     if interpreter is None:
         raise LifetimesUnavailable("python3.11 not found (lifetimes' pins need Python 3.11)")
+    if venv.exists() and any(venv.iterdir()) and not (venv / "pyvenv.cfg").exists():
+        raise LifetimesUnavailable(f"{venv} exists and is not a virtual environment")
     log(f"building the lifetimes environment in {venv} (once) ...")
     if venv.exists():
-        shutil.rmtree(venv)
+        shutil.rmtree(venv)  # an incomplete or outdated build
     venv.parent.mkdir(parents=True, exist_ok=True)
     steps = [
         [interpreter, "-m", "venv", str(venv)],

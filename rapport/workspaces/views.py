@@ -117,7 +117,8 @@ def members(request):
             invite_link = request.build_absolute_uri(reverse("workspaces:invitation", args=[token]))
             try:
                 send_mail(
-                    f"{request.user.first_name or request.user.email} invited you to {workspace.name}",
+                    f"{request.user.first_name or request.user.email} invited you to "
+                    f"{workspace.name}",
                     f"Join {workspace.name} on Rapport: {invite_link}\n\n"
                     f"This link works once and expires in {Invitation.INVITATION_DAYS} days.",
                     None,

@@ -15,7 +15,12 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-ASKS = {Action.ASK_REFERRAL, Action.ASK_TESTIMONIAL, Action.ASK_MORE_NAMES, Action.FOLLOW_UP_PERMISSION}
+ASKS = {
+    Action.ASK_REFERRAL,
+    Action.ASK_TESTIMONIAL,
+    Action.ASK_MORE_NAMES,
+    Action.FOLLOW_UP_PERMISSION,
+}
 
 
 def actions_for(workspace, contact, on):
@@ -25,7 +30,9 @@ def actions_for(workspace, contact, on):
 
 def praised(workspace, today, **fields):
     person = factories.client_with_history(workspace, today, **fields)
-    factories.activity(person, today - dt.timedelta(days=1), signals=["praise"], text="Lovely visit")
+    factories.activity(
+        person, today - dt.timedelta(days=1), signals=["praise"], text="Lovely visit"
+    )
     return person
 
 
@@ -53,7 +60,9 @@ def test_praise_read_in_the_text_counts_without_a_marked_signal(acme, today):
 
 def test_open_issue_blocks_every_ask_and_a_resolved_one_no_longer_does(acme, today):
     ann = praised(acme, today)
-    actions.record_permission(ann, kind="both", ask_after=today, granted_on=today - dt.timedelta(days=90))
+    actions.record_permission(
+        ann, kind="both", ask_after=today, granted_on=today - dt.timedelta(days=90)
+    )
     factories.referral(ann, today)
     issue = actions.open_issue(ann, "Invoice charged twice", opened_on=today)
 
@@ -94,9 +103,9 @@ def test_a_complaint_in_the_text_blocks_asks_and_proposes_an_issue(acme, today):
     # Opening an issue for it handles the complaint; the issue then blocks.
     actions.open_issue(ann, "Invoice wrong", opened_on=today, source_activity=activity)
     found = actions_for(acme, ann, today)
-    assert [i.key for i in engine.build(acme, today, [ann.pk])[0] if i.action == Action.RECOVER] == [
-        f"issue:{ann.issues.get().pk}"
-    ]
+    assert [
+        i.key for i in engine.build(acme, today, [ann.pk])[0] if i.action == Action.RECOVER
+    ] == [f"issue:{ann.issues.get().pk}"]
 
 
 @pytest.mark.parametrize("stage", [Stage.SUSPECT, Stage.PROSPECT])
@@ -149,8 +158,14 @@ def test_a_referral_received_yields_thank_and_ask_more_names(acme, today):
 def test_ask_more_names_right_after_an_ask_that_brought_names(acme, today):
     # The referral cooldown does not hold back "who else?" in the same conversation.
     ann = factories.client_with_history(acme, today)
-    Ask.objects.create(workspace=acme, contact=ann, kind=AskKind.REFERRAL, channel=Channel.EMAIL,
-                       asked_on=today, outcome=Outcome.GAVE_NAMES)
+    Ask.objects.create(
+        workspace=acme,
+        contact=ann,
+        kind=AskKind.REFERRAL,
+        channel=Channel.EMAIL,
+        asked_on=today,
+        outcome=Outcome.GAVE_NAMES,
+    )
     factories.referral(ann, today)
     assert {Action.THANK, Action.ASK_MORE_NAMES} <= set(actions_for(acme, ann, today))
 
@@ -162,20 +177,27 @@ def test_permission_comes_due_exactly_on_its_date_in_the_workspace_time_zone(acm
     london_day = acme.today(now)
     assert london_day == dt.date(2026, 7, 1)
     ann = factories.client_with_history(acme, london_day)
-    actions.record_permission(ann, kind="referral", ask_after=dt.date(2026, 7, 1),
-                              granted_on=dt.date(2026, 4, 1))
+    actions.record_permission(
+        ann, kind="referral", ask_after=dt.date(2026, 7, 1), granted_on=dt.date(2026, 4, 1)
+    )
     assert Action.FOLLOW_UP_PERMISSION not in actions_for(acme, ann, dt.date(2026, 6, 30))
     due = actions_for(acme, ann, london_day)[Action.FOLLOW_UP_PERMISSION]
     assert "2026-07-01" in due.script
 
-    new_york = factories.workspace(ann.owner or factories.user("z@example.com"), "NY", "America/New_York")
+    new_york = factories.workspace(
+        ann.owner or factories.user("z@example.com"), "NY", "America/New_York"
+    )
     assert new_york.today(now) == dt.date(2026, 6, 30)
 
 
 def test_a_permission_not_yet_due_holds_asks_of_its_kind(acme, today):
     ann = praised(acme, today)
-    actions.record_permission(ann, kind="both", ask_after=today + dt.timedelta(days=30),
-                              granted_on=today - dt.timedelta(days=1))
+    actions.record_permission(
+        ann,
+        kind="both",
+        ask_after=today + dt.timedelta(days=30),
+        granted_on=today - dt.timedelta(days=1),
+    )
     view = engine.explain(ann, today)
     assert not ASKS & {i.action for i in view.items}
     assert any("asked to be asked after" in hold for hold in view.holds)
@@ -183,8 +205,14 @@ def test_a_permission_not_yet_due_holds_asks_of_its_kind(acme, today):
 
 def test_cooldown_one_ask_of_a_kind_per_window(acme, today):
     ann = praised(acme, today)
-    Ask.objects.create(workspace=acme, contact=ann, kind=AskKind.REFERRAL, channel=Channel.PHONE,
-                       asked_on=today - dt.timedelta(days=89), outcome=Outcome.YES)
+    Ask.objects.create(
+        workspace=acme,
+        contact=ann,
+        kind=AskKind.REFERRAL,
+        channel=Channel.PHONE,
+        asked_on=today - dt.timedelta(days=89),
+        outcome=Outcome.YES,
+    )
     found = actions_for(acme, ann, today)
     assert Action.ASK_REFERRAL not in found
     # The other kind is still open to ask; after the cooldown, referral again.
@@ -194,12 +222,20 @@ def test_cooldown_one_ask_of_a_kind_per_window(acme, today):
 
 def test_a_decline_holds_back_unless_permission_is_granted_since(acme, today):
     ann = praised(acme, today)
-    Ask.objects.create(workspace=acme, contact=ann, kind=AskKind.TESTIMONIAL, channel=Channel.PHONE,
-                       asked_on=today - dt.timedelta(days=100), outcome=Outcome.DECLINED)
+    Ask.objects.create(
+        workspace=acme,
+        contact=ann,
+        kind=AskKind.TESTIMONIAL,
+        channel=Channel.PHONE,
+        asked_on=today - dt.timedelta(days=100),
+        outcome=Outcome.DECLINED,
+    )
     view = engine.explain(ann, today)
     assert not ASKS & {i.action for i in view.items}
     assert any("declined on" in h for h in view.holds)
-    actions.record_permission(ann, kind="both", ask_after=today, granted_on=today - dt.timedelta(days=1))
+    actions.record_permission(
+        ann, kind="both", ask_after=today, granted_on=today - dt.timedelta(days=1)
+    )
     assert Action.FOLLOW_UP_PERMISSION in actions_for(acme, ann, today)
 
 
@@ -207,8 +243,16 @@ def test_project_completed_asks_for_a_testimonial(acme, today):
     from rapport.clients.models import Deal
 
     ann = factories.client_with_history(acme, today)
-    actions.save_deal(Deal(workspace=acme, contact=ann, title="Implant", stage="completed",
-                           won_on=today - dt.timedelta(days=60), completed_on=today))
+    actions.save_deal(
+        Deal(
+            workspace=acme,
+            contact=ann,
+            title="Implant",
+            stage="completed",
+            won_on=today - dt.timedelta(days=60),
+            completed_on=today,
+        )
+    )
     found = actions_for(acme, ann, today)
     assert found[Action.ASK_TESTIMONIAL].moments == ["project_completed"]
     record_testimonial(ann, "Wonderful work", on=today)
@@ -223,7 +267,9 @@ def test_a_new_customer_gets_the_upfront_contract_once(acme, today):
     assert new.stage == Stage.CUSTOMER
     found = actions_for(acme, new, today)
     assert Action.UPFRONT_CONTRACT in found
-    actions.record_permission(new, kind="both", ask_after=today + dt.timedelta(days=90), granted_on=today)
+    actions.record_permission(
+        new, kind="both", ask_after=today + dt.timedelta(days=90), granted_on=today
+    )
     assert Action.UPFRONT_CONTRACT not in actions_for(acme, new, today)
 
 
@@ -238,8 +284,10 @@ def test_a_six_monthly_patient_unseen_for_eight_months_is_due_a_call(acme, today
     acme.recall_interval_days = 183
     acme.save()
     later = today + dt.timedelta(days=7)
-    assert actions_for(acme, patient, later)[Action.REACTIVATE].why[0].startswith(
-        "routine visit every 6 months"
+    assert (
+        actions_for(acme, patient, later)[Action.REACTIVATE]
+        .why[0]
+        .startswith("routine visit every 6 months")
     )
     assert Action.RECALL in actions_for(acme, patient, today - dt.timedelta(days=50))
     earlier = today - dt.timedelta(days=70)
@@ -270,14 +318,18 @@ def test_overdue_touch_plan(acme, today):
     quiet.save()
     found = actions_for(acme, quiet, today)
     assert found[Action.TOUCH].why[0].startswith("no touch recorded")
-    factories.activity(quiet, today - dt.timedelta(days=10), kind="email", direction="out", text="Newsletter")
+    factories.activity(
+        quiet, today - dt.timedelta(days=10), kind="email", direction="out", text="Newsletter"
+    )
     assert Action.TOUCH not in actions_for(acme, quiet, today)
 
 
 def test_workspace_scripts_replace_the_defaults(acme, today):
     from rapport.agenda.models import Script
 
-    Script.objects.create(workspace=acme, key="moment_praise", body="Hi {first_name} from {business}!")
+    Script.objects.create(
+        workspace=acme, key="moment_praise", body="Hi {first_name} from {business}!"
+    )
     ann = praised(acme, today)
     assert actions_for(acme, ann, today)[Action.ASK_REFERRAL].script == "Hi Ann from Acme Dental!"
 
@@ -297,7 +349,9 @@ def test_refresh_stores_items_and_readiness_and_decisions_survive_it(acme, today
     assert Action.ASK_REFERRAL in actions_for(acme, ann, today + dt.timedelta(days=3))
 
 
-def test_the_whole_workspace_is_built_in_a_fixed_number_of_queries(acme, today, django_assert_max_num_queries):
+def test_the_whole_workspace_is_built_in_a_fixed_number_of_queries(
+    acme, today, django_assert_max_num_queries
+):
     for n in range(30):
         person = praised(acme, today, first_name=f"P{n}")
         actions.open_issue(person, "x", opened_on=today) if n % 5 == 0 else None

@@ -56,9 +56,7 @@ def rows() -> list[LabelledText]:
 
 @pytest.fixture(scope="module")
 def scores(rows: list[LabelledText]) -> dict[str, dict[str, dict[str, float]]]:
-    return {
-        split: evaluate(row for row in rows if row.split == split) for split in ("dev", "test")
-    }
+    return {split: evaluate(row for row in rows if row.split == split) for split in ("dev", "test")}
 
 
 # --- the labelled set itself ---------------------------------------------------------------

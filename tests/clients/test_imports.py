@@ -35,13 +35,31 @@ def counts(workspace):
 def test_all_seven_kinds_import_and_build_the_record(acme):
     reports = run(acme, *example_files())
     assert [r.kind for r in reports] == [
-        "contacts", "purchases", "activities", "deals", "issues", "permissions", "referrals"
+        "contacts",
+        "purchases",
+        "activities",
+        "deals",
+        "issues",
+        "permissions",
+        "referrals",
     ]
     assert all(r.imported and not r.errors for r in reports)
-    assert counts(acme) == {"Contact": 5, "Purchase": 6, "Activity": 4, "Deal": 2, "Issue": 2,
-                            "Permission": 2, "Referral": 2}
+    assert counts(acme) == {
+        "Contact": 5,
+        "Purchase": 6,
+        "Activity": 4,
+        "Deal": 2,
+        "Issue": 2,
+        "Permission": 2,
+        "Referral": 2,
+    }
     ann = Contact.objects.get(external_id="C-1001")
-    assert (ann.email, ann.relationship, ann.stage, ann.email_ok) == ("ann.jones@example.com", 8, "advocate", True)
+    assert (ann.email, ann.relationship, ann.stage, ann.email_ok) == (
+        "ann.jones@example.com",
+        8,
+        "advocate",
+        True,
+    )
     assert sorted(t.name for t in ann.tags.all()) == ["family", "hygiene"]
     ben = Contact.objects.get(external_id="C-1002")
     assert ben.referred_by == ann
@@ -60,8 +78,14 @@ def test_all_seven_kinds_import_and_build_the_record(acme):
 def test_reimport_updates_instead_of_duplicating(acme):
     run(acme, *example_files())
     before = counts(acme)
-    changed = (EXAMPLES / "contacts.csv").read_text().replace("Prefers morning appointments", "Prefers afternoons")
-    reports = run(acme, ("contacts.csv", changed), *[f for f in example_files() if f[0] != "contacts.csv"])
+    changed = (
+        (EXAMPLES / "contacts.csv")
+        .read_text()
+        .replace("Prefers morning appointments", "Prefers afternoons")
+    )
+    reports = run(
+        acme, ("contacts.csv", changed), *[f for f in example_files() if f[0] != "contacts.csv"]
+    )
     assert counts(acme) == before
     assert Contact.objects.get(external_id="C-1001").notes == "Prefers afternoons"
     contacts = next(r for r in reports if r.kind == "contacts")
@@ -77,7 +101,9 @@ def test_a_bad_row_at_line_500_leaves_nothing_behind_and_names_line_500(acme):
     rows += [f"P-{n},Person {n},5" for n in range(501, 600)]
     reports = run(acme, ("contacts.csv", "\n".join(rows) + "\n"))
     assert not reports[0].imported
-    assert [str(e) for e in reports[0].errors] == ["contacts.csv:500: relationship: must be between 1 and 10, not 11"]
+    assert [str(e) for e in reports[0].errors] == [
+        "contacts.csv:500: relationship: must be between 1 and 10, not 11"
+    ]
     assert Contact.objects.filter(workspace=acme).count() == 0
 
 
@@ -87,7 +113,9 @@ def test_a_row_naming_an_unknown_contact_fails_its_file_only(acme):
     deals = "contact,title\nC-1001,Implant\n"
     reports = run(acme, ("purchases.csv", purchases), ("deals.csv", deals))
     bad = next(r for r in reports if r.kind == "purchases")
-    assert [str(e) for e in bad.errors] == ["purchases.csv:3: contact: no contact with external_id 'C-9999'"]
+    assert [str(e) for e in bad.errors] == [
+        "purchases.csv:3: contact: no contact with external_id 'C-9999'"
+    ]
     assert Purchase.objects.count() == 0
     assert Deal.objects.count() == 1
 
@@ -129,12 +157,10 @@ def test_command_line_errors_name_file_and_line_and_fail(acme, tmp_path, capsys)
 
 
 def test_web_import_previews_then_imports_on_confirm(alice_client, acme):
-    files = [open(p, "rb") for p in ALL]
-    try:
-        response = alice_client.post(reverse("clients:import"), {"files": files})
-    finally:
-        for f in files:
-            f.close()
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    files = [SimpleUploadedFile(p.name, p.read_bytes()) for p in ALL]
+    response = alice_client.post(reverse("clients:import"), {"files": files})
     assert response.status_code == 302
     preview = alice_client.get(response["Location"])
     page = preview.content.decode()
@@ -160,6 +186,8 @@ def test_web_import_shows_errors_and_imports_only_valid_files(alice_client, acme
 def test_web_import_refuses_non_csv(alice_client, acme):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    response = alice_client.post(reverse("clients:import"), {"files": [SimpleUploadedFile("x.exe", b"MZ")]})
+    response = alice_client.post(
+        reverse("clients:import"), {"files": [SimpleUploadedFile("x.exe", b"MZ")]}
+    )
     assert response.status_code == 200
     assert "is not a .csv file" in response.content.decode()

@@ -13,7 +13,11 @@ pytestmark = pytest.mark.django_db
 
 
 def reasons(contact):
-    return list(StageChange.objects.filter(contact=contact).order_by("changed_at", "pk").values_list("reason", "to_stage"))
+    return list(
+        StageChange.objects.filter(contact=contact)
+        .order_by("changed_at", "pk")
+        .values_list("reason", "to_stage")
+    )
 
 
 def test_first_purchase_makes_a_customer_and_a_repeat_a_member(acme, today):
@@ -33,12 +37,16 @@ def test_a_second_won_deal_makes_a_member(acme, today):
     actions.save_deal(Deal(workspace=acme, contact=ann, title="Tax plan", stage="lead"))
     ann.refresh_from_db()
     assert ann.stage == Stage.CUSTOMER  # a lead is not a sale
-    actions.save_deal(Deal(workspace=acme, contact=ann, title="Payroll", stage="completed", completed_on=today))
+    actions.save_deal(
+        Deal(workspace=acme, contact=ann, title="Payroll", stage="completed", completed_on=today)
+    )
     ann.refresh_from_db()
     assert ann.stage == Stage.MEMBER
 
 
-def test_a_testimonial_or_a_referral_makes_an_advocate_and_a_second_referral_a_raving_fan(acme, today):
+def test_a_testimonial_or_a_referral_makes_an_advocate_and_a_second_referral_a_raving_fan(
+    acme, today
+):
     ann = factories.client_with_history(acme, today)
     record_testimonial(ann, "Great", on=today)
     ann.refresh_from_db()

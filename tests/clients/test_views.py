@@ -19,8 +19,13 @@ def test_log_a_call_with_a_praise_signal_and_watch_the_ask_appear(alice_client, 
     assert not AgendaItem.objects.filter(contact=ann, action="ask_referral").exists()
     response = alice_client.post(
         reverse("clients:log_activity", args=[ann.pk]),
-        {"activity-kind": "call", "activity-direction": "in", "activity-occurred_on": today.isoformat(),
-         "activity-text": "Quick chat", "activity-signals": ["praise"]},
+        {
+            "activity-kind": "call",
+            "activity-direction": "in",
+            "activity-occurred_on": today.isoformat(),
+            "activity-text": "Quick chat",
+            "activity-signals": ["praise"],
+        },
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
@@ -33,7 +38,11 @@ def test_an_invalid_activity_rerenders_with_the_error_and_saves_nothing(alice_cl
     ann = factories.contact(acme)
     response = alice_client.post(
         reverse("clients:log_activity", args=[ann.pk]),
-        {"activity-kind": "telepathy", "activity-direction": "in", "activity-occurred_on": "yesterday"},
+        {
+            "activity-kind": "telepathy",
+            "activity-direction": "in",
+            "activity-occurred_on": "yesterday",
+        },
     )
     assert response.status_code == 422
     assert "Enter a valid date" in response.content.decode()
@@ -43,13 +52,19 @@ def test_an_invalid_activity_rerenders_with_the_error_and_saves_nothing(alice_cl
 def test_open_and_resolve_an_issue_from_the_contact_page(alice_client, acme, today):
     ann = factories.client_with_history(acme, today)
     factories.activity(ann, today, signals=["praise"])
-    alice_client.post(reverse("clients:open_issue", args=[ann.pk]),
-                      {"issue-summary": "Crown feels loose", "issue-opened_on": today.isoformat()})
+    alice_client.post(
+        reverse("clients:open_issue", args=[ann.pk]),
+        {"issue-summary": "Crown feels loose", "issue-opened_on": today.isoformat()},
+    )
     issue = Issue.objects.get(contact=ann)
-    assert set(AgendaItem.objects.filter(contact=ann).values_list("action", flat=True)) == {"recover"}
+    assert set(AgendaItem.objects.filter(contact=ann).values_list("action", flat=True)) == {
+        "recover"
+    }
     page = alice_client.get(reverse("clients:detail", args=[ann.pk])).content.decode()
     assert "Crown feels loose" in page and "open issue since" in page
-    alice_client.post(reverse("clients:resolve_issue", args=[issue.pk]), {"resolution": "Re-cemented"})
+    alice_client.post(
+        reverse("clients:resolve_issue", args=[issue.pk]), {"resolution": "Re-cemented"}
+    )
     issue.refresh_from_db()
     assert (issue.status, issue.resolved_on, issue.resolution) == ("resolved", today, "Re-cemented")
     assert AgendaItem.objects.filter(contact=ann, action="ask_referral").exists()
@@ -60,21 +75,34 @@ def test_a_complaint_in_a_note_offers_to_open_an_issue(alice_client, acme, today
     activity = factories.activity(ann, today, text="Really unhappy: the bill was wrong again.")
     page = alice_client.get(reverse("clients:detail", args=[ann.pk])).content.decode()
     assert "This is a complaint: open an issue" in page
-    alice_client.post(reverse("clients:open_issue", args=[ann.pk]),
-                      {"issue-summary": activity.complaint, "issue-opened_on": today.isoformat(),
-                       "activity": activity.pk})
+    alice_client.post(
+        reverse("clients:open_issue", args=[ann.pk]),
+        {
+            "issue-summary": activity.complaint,
+            "issue-opened_on": today.isoformat(),
+            "activity": activity.pk,
+        },
+    )
     assert Issue.objects.get().source_activity == activity
 
 
 def test_record_a_permission(alice_client, acme, today):
     ann = factories.contact(acme)
     later = today + dt.timedelta(days=60)
-    alice_client.post(reverse("clients:add_permission", args=[ann.pk]),
-                      {"permission-kind": "testimonial", "permission-ask_after": later.isoformat()})
+    alice_client.post(
+        reverse("clients:add_permission", args=[ann.pk]),
+        {"permission-kind": "testimonial", "permission-ask_after": later.isoformat()},
+    )
     permission = Permission.objects.get()
-    assert (permission.kind, permission.ask_after, permission.granted_on) == ("testimonial", later, today)
-    response = alice_client.post(reverse("clients:add_permission", args=[ann.pk]),
-                                 {"permission-kind": "both", "permission-ask_after": "2001-01-01"})
+    assert (permission.kind, permission.ask_after, permission.granted_on) == (
+        "testimonial",
+        later,
+        today,
+    )
+    response = alice_client.post(
+        reverse("clients:add_permission", args=[ann.pk]),
+        {"permission-kind": "both", "permission-ask_after": "2001-01-01"},
+    )
     assert response.status_code == 422
     assert Permission.objects.count() == 1
 
@@ -84,7 +112,11 @@ def test_a_manual_stage_change_is_recorded_with_who_and_when(alice_client, alice
     alice_client.post(reverse("clients:change_stage", args=[ann.pk]), {"stage-stage": "advocate"})
     change = StageChange.objects.filter(contact=ann).first()
     assert (change.from_stage, change.to_stage, change.reason, change.changed_by) == (
-        "prospect", "advocate", "manual", alice)
+        "prospect",
+        "advocate",
+        "manual",
+        alice,
+    )
 
 
 def test_relationship_is_rated_with_its_date(alice_client, acme, today):
@@ -96,9 +128,15 @@ def test_relationship_is_rated_with_its_date(alice_client, acme, today):
 
 def test_record_a_referral_creates_a_prospect(alice_client, acme, today):
     ann = factories.client_with_history(acme, today)
-    alice_client.post(reverse("clients:add_referral", args=[ann.pk]),
-                      {"referral-first_name": "Bea", "referral-date": today.isoformat(),
-                       "referral-how": "intro", "referral-unsolicited": "on"})
+    alice_client.post(
+        reverse("clients:add_referral", args=[ann.pk]),
+        {
+            "referral-first_name": "Bea",
+            "referral-date": today.isoformat(),
+            "referral-how": "intro",
+            "referral-unsolicited": "on",
+        },
+    )
     bea = Contact.objects.get(first_name="Bea")
     assert (bea.stage, bea.referred_by) == ("prospect", ann)
     ann.refresh_from_db()
@@ -106,16 +144,31 @@ def test_record_a_referral_creates_a_prospect(alice_client, acme, today):
 
 
 def test_create_and_edit_a_contact(alice_client, acme):
-    response = alice_client.post(reverse("clients:create"), {
-        "first_name": "Eve", "last_name": "Stone", "email": "EVE@example.com", "stage": "customer",
-        "organization_name": "Stone & Co", "tag_names": "vip; family", "email_ok": "on", "relationship": "6",
-    })
+    response = alice_client.post(
+        reverse("clients:create"),
+        {
+            "first_name": "Eve",
+            "last_name": "Stone",
+            "email": "EVE@example.com",
+            "stage": "customer",
+            "organization_name": "Stone & Co",
+            "tag_names": "vip; family",
+            "email_ok": "on",
+            "relationship": "6",
+        },
+    )
     eve = Contact.objects.get(first_name="Eve")
     assert response["Location"] == reverse("clients:detail", args=[eve.pk])
-    assert (eve.email, eve.organization.name, eve.relationship) == ("eve@example.com", "Stone & Co", 6)
+    assert (eve.email, eve.organization.name, eve.relationship) == (
+        "eve@example.com",
+        "Stone & Co",
+        6,
+    )
     assert sorted(t.name for t in eve.tags.all()) == ["family", "vip"]
     assert eve.consents.get().granted
-    alice_client.post(reverse("clients:edit", args=[eve.pk]), {"first_name": "Evie", "last_name": "Stone"})
+    alice_client.post(
+        reverse("clients:edit", args=[eve.pk]), {"first_name": "Evie", "last_name": "Stone"}
+    )
     eve.refresh_from_db()
     assert (eve.first_name, eve.email_ok) == ("Evie", False)
     assert [c.granted for c in eve.consents.order_by("recorded_at", "pk")] == [True, False]
@@ -144,7 +197,9 @@ def test_contact_list_filters_and_search(alice_client, acme, today):
     assert cold.pk
 
 
-def test_contact_list_query_count_does_not_grow_with_contacts(alice_client, acme, today, django_assert_max_num_queries):
+def test_contact_list_query_count_does_not_grow_with_contacts(
+    alice_client, acme, today, django_assert_max_num_queries
+):
     for n in range(60):
         factories.contact(acme, first_name=f"P{n}")
     with django_assert_max_num_queries(14):
@@ -152,7 +207,9 @@ def test_contact_list_query_count_does_not_grow_with_contacts(alice_client, acme
     assert len(response.context["page"].object_list) == 50
 
 
-def test_contact_page_query_count_is_bounded(alice_client, acme, today, django_assert_max_num_queries):
+def test_contact_page_query_count_is_bounded(
+    alice_client, acme, today, django_assert_max_num_queries
+):
     ann = factories.client_with_history(acme, today, count=30)
     for n in range(20):
         factories.activity(ann, today - dt.timedelta(days=n), text=f"note {n}")
@@ -168,8 +225,11 @@ def test_user_text_is_escaped_everywhere(alice_client, acme, today):
     from rapport.clients.actions import open_issue
 
     open_issue(ann, payload, opened_on=today)
-    for url in [reverse("clients:detail", args=[ann.pk]), reverse("clients:list"),
-                reverse("agenda:today") + "?scope=all"]:
+    for url in [
+        reverse("clients:detail", args=[ann.pk]),
+        reverse("clients:list"),
+        reverse("agenda:today") + "?scope=all",
+    ]:
         page = alice_client.get(url).content.decode()
         assert payload not in page, url
         assert "&lt;script&gt;" in page, url

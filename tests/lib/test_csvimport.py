@@ -22,12 +22,20 @@ def parse(text, name="people.csv"):
 
 
 def test_typed_cells_and_physical_line_numbers():
-    result = parse('id,born,score,ok,tags,amount\nA,2020-01-31,7,true,"a; b",12.5\n\nB,,,,,\n"C\nD",,,,,\n')
+    result = parse(
+        'id,born,score,ok,tags,amount\nA,2020-01-31,7,true,"a; b",12.5\n\nB,,,,,\n"C\nD",,,,,\n'
+    )
     assert result.ok, result.errors
     assert [r.line for r in result.rows] == [2, 4, 5]
     first = result.rows[0].values
-    assert first == {"id": "A", "born": dt.date(2020, 1, 31), "score": 7, "ok": True,
-                     "tags": ["a", "b"], "amount": Decimal("12.50")}
+    assert first == {
+        "id": "A",
+        "born": dt.date(2020, 1, 31),
+        "score": 7,
+        "ok": True,
+        "tags": ["a", "b"],
+        "amount": Decimal("12.50"),
+    }
     assert result.rows[1].values["born"] is None
 
 
@@ -52,7 +60,10 @@ def test_header_problems():
 
 
 def test_wrong_cell_count_and_encoding():
-    assert str(parse("id,born\nA,2020-01-01,extra\n").errors[0]) == "people.csv:2: has 3 cells, the header has 2"
+    assert (
+        str(parse("id,born\nA,2020-01-01,extra\n").errors[0])
+        == "people.csv:2: has 3 cells, the header has 2"
+    )
     bad = c.parse(b"id\n\xff\xfe\n", "people.csv", KINDS)
     assert "is not UTF-8" in str(bad.errors[0])
 

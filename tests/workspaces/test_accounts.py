@@ -33,7 +33,13 @@ def test_sign_up_creates_a_user_and_an_owned_workspace_and_logs_in():
 def test_sign_up_rerenders_with_messages_on_bad_input(alice):
     response = Client().post(
         reverse("workspaces:signup"),
-        {"first_name": "", "email": "alice@example.com", "password": "123", "workspace_name": "", "time_zone": "Mars/Base"},
+        {
+            "first_name": "",
+            "email": "alice@example.com",
+            "password": "123",
+            "workspace_name": "",
+            "time_zone": "Mars/Base",
+        },
     )
     assert response.status_code == 200
     errors = response.context["form"].errors
@@ -44,7 +50,9 @@ def test_sign_up_rerenders_with_messages_on_bad_input(alice):
 
 def test_log_in_and_out(alice, acme):
     client = Client()
-    response = client.post(reverse("login"), {"username": "alice@example.com", "password": "password-for-tests"})
+    response = client.post(
+        reverse("login"), {"username": "alice@example.com", "password": "password-for-tests"}
+    )
     assert response.status_code == 302
     assert client.get(reverse("agenda:today")).status_code == 200
     client.post(reverse("logout"))
@@ -56,21 +64,29 @@ def test_login_next_never_redirects_off_site(alice, acme):
     client = Client()
     response = client.post(
         reverse("login") + "?next=https://evil.example/",
-        {"username": "alice@example.com", "password": "password-for-tests", "next": "https://evil.example/"},
+        {
+            "username": "alice@example.com",
+            "password": "password-for-tests",
+            "next": "https://evil.example/",
+        },
     )
     assert response.status_code == 302
     assert "evil.example" not in response["Location"]
 
 
 def test_owner_invites_a_member_who_joins_with_the_link(alice_client, acme):
-    response = alice_client.post(reverse("workspaces:members"), {"email": "dora@example.com", "role": "member"})
+    response = alice_client.post(
+        reverse("workspaces:members"), {"email": "dora@example.com", "role": "member"}
+    )
     assert response.status_code == 200
     link = response.context["invite_link"]
     assert link and link in mail.outbox[0].body
     invitation = Invitation.objects.get(email="dora@example.com")
     assert invitation.token_hash not in link  # only the hash is stored
 
-    dora = get_user_model().objects.create_user("dora@example.com", "dora@example.com", "pw-for-tests-1")
+    dora = get_user_model().objects.create_user(
+        "dora@example.com", "dora@example.com", "pw-for-tests-1"
+    )
     client = Client()
     client.force_login(dora)
     path = link.split("testserver")[1]
@@ -109,17 +125,38 @@ def test_workspace_settings_are_saved_and_validated(alice_client, acme):
         "decline_holdback_days": "120",
         "recall_interval_days": "183",
         "agenda_refresh_hour": "7",
-        **{f"window_{k}": "14" for k in ["point_of_sale", "praise", "testimonial", "saved_us", "referral",
-                                          "project_completed", "partner_association", "promoter",
-                                          "detractor", "complaint"]},
-        **{f"cadence_{k}": "90" for k in ["prospect", "customer", "member", "advocate", "raving_fan"]},
+        **{
+            f"window_{k}": "14"
+            for k in [
+                "point_of_sale",
+                "praise",
+                "testimonial",
+                "saved_us",
+                "referral",
+                "project_completed",
+                "partner_association",
+                "promoter",
+                "detractor",
+                "complaint",
+            ]
+        },
+        **{
+            f"cadence_{k}": "90"
+            for k in ["prospect", "customer", "member", "advocate", "raving_fan"]
+        },
     }
     response = alice_client.post(reverse("workspaces:settings"), data)
     assert response.status_code == 302
     acme.refresh_from_db()
-    assert (acme.readiness_threshold, acme.time_zone, acme.window_for("point_of_sale")) == (70, "Europe/Dublin", 14)
+    assert (acme.readiness_threshold, acme.time_zone, acme.window_for("point_of_sale")) == (
+        70,
+        "Europe/Dublin",
+        14,
+    )
     assert acme.cadence_for("member") == 90
-    response = alice_client.post(reverse("workspaces:settings"), {**data, "brand_colour": "red", "time_zone": "Nowhere"})
+    response = alice_client.post(
+        reverse("workspaces:settings"), {**data, "brand_colour": "red", "time_zone": "Nowhere"}
+    )
     assert response.status_code == 200
     assert {"brand_colour", "time_zone"} <= set(response.context["form"].errors)
 
@@ -133,7 +170,9 @@ def test_switching_workspace_needs_a_membership(alice_client, alice, acme, brigh
 
 
 def test_a_user_without_a_workspace_is_sent_to_create_one(db):
-    user = get_user_model().objects.create_user("solo@example.com", "solo@example.com", "pw-for-tests-1")
+    user = get_user_model().objects.create_user(
+        "solo@example.com", "solo@example.com", "pw-for-tests-1"
+    )
     client = Client()
     client.force_login(user)
     response = client.get(reverse("agenda:today"))

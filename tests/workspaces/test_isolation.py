@@ -50,18 +50,41 @@ CASES = {
     # name: (method, object key, data)
     "clients:detail": ("get", C, {}),
     "clients:edit": ("post", C, {"first_name": "Hacked"}),
-    "clients:log_activity": ("post", C, {"activity-kind": "call", "activity-direction": "in",
-                                         "activity-occurred_on": "2026-01-01", "activity-text": "x"}),
+    "clients:log_activity": (
+        "post",
+        C,
+        {
+            "activity-kind": "call",
+            "activity-direction": "in",
+            "activity-occurred_on": "2026-01-01",
+            "activity-text": "x",
+        },
+    ),
     "clients:add_purchase": ("post", C, {"purchase-date": "2026-01-01"}),
     "clients:open_issue": ("post", C, {"issue-summary": "x", "issue-opened_on": "2026-01-01"}),
-    "clients:add_permission": ("post", C, {"permission-kind": "both", "permission-ask_after": "2030-01-01"}),
+    "clients:add_permission": (
+        "post",
+        C,
+        {"permission-kind": "both", "permission-ask_after": "2030-01-01"},
+    ),
     "clients:change_stage": ("post", C, {"stage-stage": "suspect"}),
     "clients:set_relationship": ("post", C, {"rel-relationship": "1"}),
     "clients:add_deal": ("post", C, {"deal-title": "x", "deal-stage": "lead"}),
-    "clients:add_referral": ("post", C, {"referral-first_name": "x", "referral-date": "2026-01-01",
-                                         "referral-how": "intro"}),
-    "clients:add_referral_given": ("post", C, {"given-description": "x", "given-given_on": "2026-01-01"}),
-    "clients:add_testimonial": ("post", C, {"testimonial-text": "x", "testimonial-received_on": "2026-01-01"}),
+    "clients:add_referral": (
+        "post",
+        C,
+        {"referral-first_name": "x", "referral-date": "2026-01-01", "referral-how": "intro"},
+    ),
+    "clients:add_referral_given": (
+        "post",
+        C,
+        {"given-description": "x", "given-given_on": "2026-01-01"},
+    ),
+    "clients:add_testimonial": (
+        "post",
+        C,
+        {"testimonial-text": "x", "testimonial-received_on": "2026-01-01"},
+    ),
     "clients:resolve_issue": ("post", "issue", {}),
     "clients:update_deal": ("post", "deal", {"title": "x", "stage": "lost"}),
     "clients:import_preview": ("post", "batch", {}),
@@ -109,7 +132,9 @@ def _snapshot(workspace):
         "purchases": Purchase.objects.filter(workspace=workspace).count(),
         "deals": list(Deal.objects.filter(workspace=workspace).values_list("title", "stage")),
         "permissions": Permission.objects.filter(workspace=workspace).count(),
-        "memberships": list(Membership.objects.filter(workspace=workspace).values_list("user", "role")),
+        "memberships": list(
+            Membership.objects.filter(workspace=workspace).values_list("user", "role")
+        ),
         "invitations": Invitation.objects.filter(workspace=workspace).count(),
         "items": AgendaItem.objects.filter(workspace=workspace).count(),
     }
@@ -118,7 +143,9 @@ def _snapshot(workspace):
 def workspace_contacts(workspace):
     from rapport.clients.models import Contact
 
-    return Contact.objects.filter(workspace=workspace).values_list("first_name", "stage", "relationship")
+    return Contact.objects.filter(workspace=workspace).values_list(
+        "first_name", "stage", "relationship"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -142,7 +169,9 @@ def test_the_owner_reaches_their_own_objects(bob_client, theirs):
 def test_script_edits_stay_in_their_workspace(alice_client, bright, acme):
     from rapport.agenda.models import Script
 
-    response = alice_client.post(reverse("agenda:script_edit", args=["apology"]), {"body": "Sorry, {first_name}."})
+    response = alice_client.post(
+        reverse("agenda:script_edit", args=["apology"]), {"body": "Sorry, {first_name}."}
+    )
     assert response.status_code == 302
     assert Script.objects.get(key="apology").workspace == acme
     assert not Script.objects.filter(workspace=bright).exists()

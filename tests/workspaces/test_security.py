@@ -62,9 +62,14 @@ def ours(acme, alice, today):
 def test_object_routes_refuse_a_post_without_csrf_token(csrf_client, ours, name):
     _, key, data = CASES[name]
     before = Contact.objects.count(), Contact.objects.values_list("first_name", "stage").first()
-    response = csrf_client.post(reverse(name, args=[ours[key] if isinstance(ours[key], str) else ours[key].pk]), data)
+    response = csrf_client.post(
+        reverse(name, args=[ours[key] if isinstance(ours[key], str) else ours[key].pk]), data
+    )
     assert response.status_code == 403
-    assert (Contact.objects.count(), Contact.objects.values_list("first_name", "stage").first()) == before
+    assert (
+        Contact.objects.count(),
+        Contact.objects.values_list("first_name", "stage").first(),
+    ) == before
 
 
 @pytest.mark.parametrize("name", NO_ID_POSTS)

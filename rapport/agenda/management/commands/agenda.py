@@ -12,7 +12,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--workspace", required=True, help="the workspace's slug")
-        parser.add_argument("--date", help="YYYY-MM-DD; default: today in the workspace's time zone")
+        parser.add_argument(
+            "--date", help="YYYY-MM-DD; default: today in the workspace's time zone"
+        )
         parser.add_argument("--json", action="store_true", help="print the agenda as JSON")
         parser.add_argument("--limit", type=int, default=0, help="at most this many items")
 
@@ -27,16 +29,14 @@ class Command(BaseCommand):
         items, snapshot, _ = engine.build(workspace, on)
         if options["limit"]:
             items = items[: options["limit"]]
-        rows = snapshot.rows
         if options["json"]:
             payload = {
                 "workspace": workspace.slug,
                 "date": on.isoformat(),
                 "items": [
                     {
-                        "contact": rows[snapshot.index[item.contact_id]][1],
-                        "name": f"{rows[snapshot.index[item.contact_id]][2]} "
-                        f"{rows[snapshot.index[item.contact_id]][3]}".strip(),
+                        "contact": item.external_id,
+                        "name": item.name,
                         "action": item.action,
                         "moments": item.moments,
                         "priority": item.priority,
@@ -51,9 +51,8 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"{workspace.name} — agenda for {on} ({len(items)} items)\n")
         for item in items:
-            row = rows[snapshot.index[item.contact_id]]
             self.stdout.write(
-                f"{item.priority:4.2f}  {item.action:<20} {row[2]} {row[3]} [{row[1]}]  "
+                f"{item.priority:4.2f}  {item.action:<20} {item.name} [{item.external_id}]  "
                 f"readiness {item.readiness}"
             )
             for reason in item.why:

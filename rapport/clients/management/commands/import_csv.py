@@ -27,7 +27,9 @@ class Command(BaseCommand):
         if workspace is None:
             if not options["create"]:
                 raise CommandError(f"No workspace with slug {slug!r} (use --create to make it).")
-            workspace = Workspace(name=slug.replace("-", " ").title(), slug=slug, time_zone=options["time_zone"])
+            workspace = Workspace(
+                name=slug.replace("-", " ").title(), slug=slug, time_zone=options["time_zone"]
+            )
             workspace.full_clean()
             with transaction.atomic():
                 workspace.save()
@@ -57,15 +59,17 @@ class Command(BaseCommand):
         for report in reports:
             if report.errors:
                 failed = True
-                self.stderr.write(f"{report.name}: {len(report.errors)} error(s); nothing imported from it")
+                self.stderr.write(
+                    f"{report.name}: {len(report.errors)} error(s); nothing imported from it"
+                )
                 for error in report.errors:
                     self.stderr.write(f"  {error}")
             elif options["dry_run"]:
                 self.stdout.write(f"{report.name}: {report.rows} {report.kind} rows are valid")
             else:
                 self.stdout.write(
-                    f"{report.name}: {report.kind}: {report.created} added, {report.updated} updated, "
-                    f"{report.unchanged} unchanged"
+                    f"{report.name}: {report.kind}: {report.created} added, "
+                    f"{report.updated} updated, {report.unchanged} unchanged"
                 )
         if failed:
             raise CommandError("Some files had errors and were not imported.", returncode=1)

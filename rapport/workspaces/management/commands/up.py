@@ -12,10 +12,14 @@ from rapport.clients.models import Contact
 
 
 class Command(BaseCommand):
-    help = "Migrate, load the demo when the database is empty, then serve the web app and the worker."
+    help = (
+        "Migrate, load the demo when the database is empty, then serve the web app and the worker."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--demo", action="store_true", help="(re)build the demo workspaces first")
+        parser.add_argument(
+            "--demo", action="store_true", help="(re)build the demo workspaces first"
+        )
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--workers", type=int, default=2, help="web worker processes")
@@ -31,14 +35,27 @@ class Command(BaseCommand):
         processes = [
             subprocess.Popen(
                 [
-                    sys.executable, "-m", "gunicorn", "rapport.wsgi:application",
-                    "--bind", address, "--workers", str(options["workers"]), "--threads", "4",
-                    "--access-logfile", "-", "--graceful-timeout", "10",
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "rapport.wsgi:application",
+                    "--bind",
+                    address,
+                    "--workers",
+                    str(options["workers"]),
+                    "--threads",
+                    "4",
+                    "--access-logfile",
+                    "-",
+                    "--graceful-timeout",
+                    "10",
                 ]
             ),
             subprocess.Popen([sys.executable, "-m", "rapport.cli", "worker"]),
         ]
-        self.stdout.write(self.style.SUCCESS(f"Rapport is running at http://{address}/ (Ctrl+C to stop)"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Rapport is running at http://{address}/ (Ctrl+C to stop)")
+        )
 
         def stop(*_):
             for process in processes:

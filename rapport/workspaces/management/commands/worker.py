@@ -17,7 +17,9 @@ class Command(BaseCommand):
         stop = threading.Event()
         thread = None
         if not options["no_scheduler"]:
-            thread = threading.Thread(target=scheduler.loop, args=(stop,), name="scheduler", daemon=True)
+            thread = threading.Thread(
+                target=scheduler.loop, args=(stop,), name="scheduler", daemon=True
+            )
             thread.start()
         try:
             call_command("db_worker", interval=options["interval"], queue_name="*")
