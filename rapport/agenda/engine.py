@@ -313,7 +313,7 @@ class Snapshot:
             for pk, n, unsolicited in scoped(Referral.objects, "referrer_id")
             .filter(date__lte=on)
             .values("referrer_id")
-            .annotate(n=Count("id"), unsolicited=Max("unsolicited"))
+            .annotate(n=Count("id"), unsolicited=Count("id", filter=Q(unsolicited=True)))
             .values_list("referrer_id", "n", "unsolicited")
         }
 

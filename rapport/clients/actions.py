@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Q
 
 from rapport.agenda.text import detect
 from rapport.clients.models import (
@@ -184,7 +184,9 @@ def promote(workspace, contact_ids: Iterable[int]) -> int:
 
         purchases = counts(Purchase.objects)
         deals = counts(Deal.objects.filter(stage__in=[DealStage.WON, DealStage.COMPLETED]))
-        referrals = counts(Referral.objects, "referrer_id", unsolicited=Max("unsolicited"))
+        referrals = counts(
+            Referral.objects, "referrer_id", unsolicited=Count("id", filter=Q(unsolicited=True))
+        )
         testimonials = counts(Testimonial.objects)
 
         earned: dict[str, list[tuple[int, str]]] = defaultdict(list)
