@@ -935,11 +935,11 @@ _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _insert_items(rows: list[tuple]) -> None:
-    # executemany rather than bulk_create: the morning refresh writes tens of
-    # thousands of items, and the ORM spends most of that time preparing
-    # values field by field (measured: 1.1 s of a 2.7 s refresh at 20,000
-    # contacts). The columns are the model's own, so migrations stay the truth.
-    fields = [
+    # Not bulk_create: the morning refresh writes tens of thousands of items,
+    # and the ORM spends most of that time preparing values field by field
+    # (measured: 1.1 s of a 2.7 s refresh at 20,000 contacts). PostgreSQL
+    # takes them by COPY, SQLite by executemany. The columns are the model's.
+    names = [
         "workspace",
         "contact",
         "date",
@@ -953,9 +953,14 @@ def _insert_items(rows: list[tuple]) -> None:
         "fields",
     ]
     meta = AgendaItem._meta
-    columns = ", ".join(meta.get_field(name).column for name in fields)
-    sql = f"INSERT INTO {meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+    columns = ", ".join(meta.get_field(name).column for name in names)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {meta.db_table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        sql = f"INSERT INTO {meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"
         for start in range(0, len(rows), 5000):
             cursor.executemany(sql, rows[start : start + 5000])
 
