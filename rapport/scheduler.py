@@ -24,8 +24,13 @@ class Job:
 
 def jobs() -> list[Job]:
     from rapport.agenda.tasks import schedule_mornings
+    from rapport.outreach.tasks import schedule_due
 
-    return [Job("morning agenda", 60, schedule_mornings)]
+    return [
+        Job("morning agenda", 60, schedule_mornings),
+        # Retries, scheduled sends and claims left by a dead worker.
+        Job("outbox sweep", 15, schedule_due),
+    ]
 
 
 def loop(stop: threading.Event, tick: float = 5.0) -> None:

@@ -177,6 +177,16 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "30")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Rapport <rapport@localhost>")
+# The right-hand side of every Message-ID Rapport generates.
+EMAIL_MESSAGE_ID_DOMAIN = os.environ.get("EMAIL_MESSAGE_ID_DOMAIN", "rapport.localhost")
+# A worker's claim on a message: long enough for one SMTP conversation; a
+# claim left by a worker that died is taken up again after it.
+OUTBOX_LEASE_SECONDS = envint("OUTBOX_LEASE_SECONDS", "120")
+OUTBOX_MAX_ATTEMPTS = envint("OUTBOX_MAX_ATTEMPTS", "6")
+# SMS: a provider's HTTP API (see rapport.outreach.sms); none by default.
+SMS_PROVIDER_URL = os.environ.get("SMS_PROVIDER_URL", "")
+SMS_PROVIDER_TOKEN = os.environ.get("SMS_PROVIDER_TOKEN", "")
+SMS_FROM = os.environ.get("SMS_FROM", "")
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

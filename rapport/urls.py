@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("rapport.workspaces.urls")),
     path("", include("rapport.agenda.urls")),
     path("contacts/", include("rapport.clients.urls")),
+    path("", include("rapport.outreach.urls")),
 ]

@@ -33,7 +33,10 @@ class Referral(WorkspaceOwned):
     how = models.CharField(max_length=12, choices=How.choices, default=How.UNKNOWN)
     # Unsolicited: nobody asked. The strongest referral there is.
     unsolicited = models.BooleanField(default=False)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, help_text="How the referrer knows them.")
+    # What the referrer allowed on the give-names page.
+    may_mention = models.BooleanField(default=False, help_text="We may say who referred them.")
+    wants_intro = models.BooleanField(default=False, help_text="The referrer will introduce us.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -64,6 +67,7 @@ class Testimonial(WorkspaceOwned):
     consent_publish = models.BooleanField(default=False)
     consent_reference = models.BooleanField(default=False)
     display_name = models.CharField(max_length=120, blank=True)
+    photo = models.ImageField(upload_to="testimonials/%Y/%m/", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -132,6 +132,14 @@ def mark_done(item: AgendaItem, *, by, note: str = "") -> None:
         _decide(item, AgendaDecision.Status.DONE, by=by)
 
 
+def mark_asked(item: AgendaItem, *, by) -> None:
+    """The item's ask went out by another path (email, SMS, a QR code): the
+    Ask is recorded there; here the item is done."""
+    with changing():
+        _decide(item, AgendaDecision.Status.DONE, by=by)
+        facts_changed(item.contact.workspace, [item.contact_id])
+
+
 def snooze(item: AgendaItem, until: dt.date, *, by) -> None:
     with changing():
         _decide(item, AgendaDecision.Status.SNOOZED, by=by, until=until)

@@ -684,6 +684,21 @@ class Rules:
         if lapse and not (lapse[0] == Action.REACTIVATE and blockers):
             self.lapse_item(i, lapse)
 
+        for moment in moments:
+            if moment.kind == MomentKind.PASSIVE:
+                self.add(
+                    i,
+                    Action.TOUCH,
+                    f"passive:{moment.source}",
+                    [
+                        f"rated us {moment.detail} on {moment.on}",
+                        "a personal touch could turn them into a promoter",
+                    ],
+                    "touch",
+                    moments=[MomentKind.PASSIVE],
+                    fields={"last_visit": str(moment.on)},
+                )
+
         if blockers:
             return
 

@@ -29,6 +29,8 @@ class MomentKind(models.TextChoices):
     RECALL_DUE = "recall_due", "Routine visit due"
     PROMOTER = "promoter", "Promoter"
     DETRACTOR = "detractor", "Detractor"
+    # Answered 7 or 8: satisfied, not yet enthusiastic. A touch, not an ask.
+    PASSIVE = "passive", "Passive"
     # Not an occasion to ask: a complaint read in an activity's text. It
     # blocks asks and proposes opening an issue.
     COMPLAINT = "complaint", "Complaint"
@@ -55,6 +57,9 @@ VERBS = {
     MomentKind.PROJECT_COMPLETED: "project completed",
     MomentKind.POINT_OF_SALE: "bought",
     MomentKind.COMPLAINT: "complained",
+    MomentKind.PROMOTER: "rated us",
+    MomentKind.DETRACTOR: "rated us",
+    MomentKind.PASSIVE: "rated us",
 }
 
 
@@ -172,6 +177,22 @@ def moments_on(workspace, on: dt.date, contact_ids=None) -> dict[int, list[Momen
         found[contact_id].append(
             Moment(contact_id, MomentKind.TESTIMONIAL, day, f"testimonial:{pk}", _excerpt(text))
         )
+
+    from rapport.outreach.models import QuestionnaireAnswer
+
+    answers = scoped(QuestionnaireAnswer.objects).filter(
+        answered_on__range=(since([MomentKind.PROMOTER, MomentKind.DETRACTOR]), on)
+    )
+    for pk, contact_id, day, nps in answers.values_list("pk", "contact_id", "answered_on", "nps"):
+        kind = (
+            MomentKind.PROMOTER
+            if nps >= 9
+            else MomentKind.DETRACTOR
+            if nps <= 6
+            else MomentKind.PASSIVE
+        )
+        if fresh(kind, day):
+            found[contact_id].append(Moment(contact_id, kind, day, f"answer:{pk}", f"{nps}/10"))
 
     for moments in found.values():
         moments.sort(key=lambda m: (m.on, m.source), reverse=True)

@@ -1,12 +1,25 @@
-"""Asks: every request made to a contact, through which channel, and how it
-ended. Cooldowns and decline hold-backs are read from here."""
+"""Outreach: asks, the client pages behind their tokens, the outbox, and the
+suppression list.
+
+An ask is every request made to a contact, with its channel and outcome;
+cooldowns and decline hold-backs are read from here. An ask sent by email,
+SMS or shown as a QR code carries a token that opens the client's page.
+"""
+
+import datetime as dt
+import hashlib
+import uuid
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from rapport.clients.models import Contact
+from rapport.outreach import tokens
 from rapport.workspaces.models import WorkspaceOwned, WorkspaceQuerySet
+
+# Client pages stay open this long after the ask (DESIGN: tokens expire).
+TOKEN_DAYS = 30
 
 
 class AskKind(models.TextChoices):
@@ -36,9 +49,25 @@ class Outcome(models.TextChoices):
     NO_ANSWER = "no_answer", "No answer"
 
 
+# Which client page an ask of each kind opens.
+PAGE_FOR_KIND = {
+    AskKind.REFERRAL: "names",
+    AskKind.TESTIMONIAL: "testimonial",
+    AskKind.FEEDBACK: "questionnaire",
+    AskKind.REACTIVATION: "questionnaire",
+    AskKind.PERMISSION: "later",
+}
+
+
 class AskQuerySet(WorkspaceQuerySet):
     def counting_for_cooldown(self):
         return self.exclude(kind=AskKind.PERMISSION)
+
+    def by_token(self, token: str):
+        """The ask a client page token opens, or None. Expired ones included:
+        the page says so rather than pretending the link never existed."""
+        queryset = self.select_related("contact", "workspace")
+        return queryset.filter(token_hash=tokens.hash_token(token)).first()
 
 
 class Ask(WorkspaceOwned):
@@ -54,6 +83,17 @@ class Ask(WorkspaceOwned):
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
     outcome_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
+    # The client page: a token derived from the key and this salt (only its
+    # hash is kept, see tokens.py) that expires, and the moment the client
+    # answered — set once, by a conditional update, so that a page submitted
+    # twice (or twenty times at once) counts once.
+    token_salt = models.CharField(max_length=32, blank=True, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    # An automated ask remembers the rule that made it (and its fact), so a
+    # rule never asks twice for the same reason.
+    automation_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
 
     objects = AskQuerySet.as_manager()
 
@@ -63,3 +103,197 @@ class Ask(WorkspaceOwned):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ask to {self.contact} ({self.get_outcome_display()})"
+
+    @property
+    def page(self) -> str:
+        return PAGE_FOR_KIND.get(self.kind, "names")
+
+    def open_page(self, days: int = TOKEN_DAYS) -> None:
+        """Give this ask a client page (call before saving a new ask)."""
+        self.token_salt = tokens.new_salt()
+        self.token_expires_at = timezone.now() + dt.timedelta(days=days)
+
+    def token(self) -> str:
+        """The page's token, re-derived (it is never stored)."""
+        return tokens.derive("ask", self.pk, self.token_salt)
+
+    @property
+    def token_expired(self) -> bool:
+        return not self.token_expires_at or self.token_expires_at <= timezone.now()
+
+
+class QuestionnaireAnswer(WorkspaceOwned):
+    """NPS 0–10 and the facilitative questions, answered on a client page."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="answers")
+    ask = models.OneToOneField(Ask, on_delete=models.CASCADE, related_name="answer")
+    nps = models.PositiveSmallIntegerField()
+    experience = models.TextField(blank=True)
+    improve = models.TextField(blank=True)
+    would_refer = models.TextField(blank=True)
+    answered_on = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "answered_on"])]
+        ordering = ["-answered_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.contact}: NPS {self.nps}"
+
+    @property
+    def band(self) -> str:
+        return "promoter" if self.nps >= 9 else "detractor" if self.nps <= 6 else "passive"
+
+
+def normalize_address(address: str) -> str:
+    return address.strip().lower()
+
+
+def address_hash(address: str) -> str:
+    return hashlib.sha256(normalize_address(address).encode()).hexdigest()
+
+
+class SuppressionQuerySet(WorkspaceQuerySet):
+    def covers(self, workspace, channel: str, address: str) -> bool:
+        return self.filter(
+            workspace=workspace, channel=channel, address_hash=address_hash(address)
+        ).exists()
+
+
+class Suppression(WorkspaceOwned):
+    """An address never to send automated messages to. Only the hash is
+    needed to check; the address itself is dropped when a contact is erased."""
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        HARD_BOUNCE = "hard_bounce", "Hard bounce"
+        COMPLAINT = "complaint", "Marked as spam"
+        SMS_STOP = "sms_stop", "Replied STOP"
+        ERASED = "erased", "Erased on request"
+        MANUAL = "manual", "Added by hand"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "SMS"
+
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    address_hash = models.CharField(max_length=64)
+    address = models.CharField(max_length=254, blank=True)
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = SuppressionQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "channel", "address_hash"], name="one_suppression_per_address"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address or self.address_hash[:12]} ({self.reason})"
+
+
+def new_message_id() -> str:
+    domain = settings.EMAIL_MESSAGE_ID_DOMAIN
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+class MessageQuerySet(WorkspaceQuerySet):
+    def due(self, now=None):
+        """Ready to be claimed: queued and due, or claimed by a worker whose
+        lease ran out (it died mid-send)."""
+        now = now or timezone.now()
+        return self.filter(
+            models.Q(status=OutboundMessage.Status.QUEUED, next_attempt_at__lte=now)
+            | models.Q(status=OutboundMessage.Status.SENDING, claimed_until__lt=now)
+        )
+
+
+class OutboundMessage(WorkspaceOwned):
+    """The outbox: every email or SMS Rapport sends, sent once and never lost.
+
+    Each message has an idempotency key (the same request queued twice is one
+    message) and a Message-ID fixed at creation. A worker claims it with a
+    conditional UPDATE that sets a lease, hands it to the server, and records
+    it as sent as soon as the server accepts it. A worker killed mid-send
+    leaves the claim to expire; the message is then claimed again.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SUPPRESSED = "suppressed", "Not sent: no consent or unsubscribed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Kind(models.TextChoices):
+        ASK = "ask", "Ask"
+        REMINDER = "reminder", "Reminder to the team"
+        DIGEST = "digest", "Morning digest"
+        NOTICE = "notice", "Notice to the team"
+        CONFIRMATION = "confirmation", "Confirmation to a client"
+
+    class ChannelKind(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "SMS"
+
+    channel = models.CharField(max_length=5, choices=ChannelKind.choices, default="email")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    ask = models.ForeignKey(
+        Ask, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    to_address = models.CharField(max_length=254)
+    subject = models.CharField(max_length=250, blank=True)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    # Messages to clients need their consent and honour the suppression list,
+    # checked again at send time; messages to the team do not.
+    to_client = models.BooleanField(default=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    message_id = models.CharField(max_length=200, unique=True, default=new_message_id)
+    # The unsubscribe link of this message: derived like a page token.
+    unsubscribe_salt = models.CharField(max_length=32, blank=True, editable=False)
+    unsubscribe_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=80, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    provider_id = models.CharField(max_length=120, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["workspace", "status", "created_at"]),
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to_address} ({self.status})"
+
+
+class RateBucket(models.Model):
+    """A token bucket kept in the database, so a rate limit holds across
+    several web processes without a cache server."""
+
+    key = models.CharField(max_length=200, unique=True)
+    tokens = models.FloatField()
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.tokens:.1f}"

@@ -28,6 +28,7 @@ DEFAULT_MOMENT_WINDOWS = {
     "partner_association": 30,
     "promoter": 14,
     "detractor": 30,
+    "passive": 14,
     "complaint": 30,
 }
 
@@ -112,6 +113,15 @@ class Workspace(models.Model):
     postal_address = models.TextField(
         blank=True, help_text="Shown on client pages and in every automated email."
     )
+    logo = models.ImageField(upload_to="logos/", blank=True)
+    daily_email_limit = models.PositiveIntegerField(
+        default=300, help_text="At most this many emails a day; the rest wait for tomorrow."
+    )
+    # Opt-in automation: rule name → {"enabled": bool, "days": int}; see outreach.automation.
+    automation = models.JSONField(default=dict, blank=True)
+    # Inbound webhooks (bounces, complaints, SMS replies) authenticate with
+    # this token, kept hashed like every other.
+    webhook_token_hash = models.CharField(max_length=64, blank=True, editable=False)
     brand_colour = models.CharField(
         max_length=7,
         default="#1f6f5c",
@@ -158,6 +168,8 @@ class Membership(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # The morning digest of the day's top agenda items (an opt-in email).
     wants_digest = models.BooleanField(default=False)
+    # The private calendar feed: a token in the URL (stored hashed), revocable.
+    feed_token_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         constraints = [

@@ -137,6 +137,7 @@ def test_workspace_settings_are_saved_and_validated(alice_client, acme):
                 "partner_association",
                 "promoter",
                 "detractor",
+                "passive",
                 "complaint",
             ]
         },

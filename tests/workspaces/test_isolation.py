@@ -32,7 +32,19 @@ def theirs(bright, bob, today):
     factories.purchases(other, [today - dt.timedelta(days=1)])
     engine.refresh(bright, today)
     invitation, _ = Invitation.issue(bright, "new@example.com", "member", bob)
-    folder = None
+    from django.core.files.base import ContentFile
+
+    from rapport.advocacy.actions import record_testimonial
+    from rapport.outreach import actions as outreach
+    from rapport.outreach.models import OutboundMessage
+
+    ask = outreach.start_ask(ann, kind="referral", channel="link", by=bob)
+    message = OutboundMessage.objects.create(
+        workspace=bright, kind="ask", contact=ann, to_address="ann@example.com", body_text="x",
+        idempotency_key="iso-test", status="failed",
+    )
+    testimonial = record_testimonial(ann, "Great", on=today)
+    testimonial.photo.save("p.jpg", ContentFile(b"\xff\xd8\xff"), save=True)
     return {
         "contact": ann,
         "issue": issue,
@@ -41,7 +53,9 @@ def theirs(bright, bob, today):
         "membership": Membership.objects.get(workspace=bright, user=bob),
         "invitation": invitation,
         "batch": "0123456789abcdef0123456789abcdef",
-        "folder": folder,
+        "ask": ask,
+        "message": message,
+        "testimonial": testimonial,
     }
 
 
@@ -95,12 +109,25 @@ CASES = {
     "workspaces:member_role": ("post", "membership", {"role": "member"}),
     "workspaces:member_remove": ("post", "membership", {}),
     "workspaces:invitation_revoke": ("post", "invitation", {}),
+    "outreach:compose": ("post", C, {"kind": "referral", "subject": "x", "body": "x"}, "email"),
+    "outreach:qr": ("post", C, {"kind": "referral"}),
+    "outreach:export": ("get", C, {}),
+    "outreach:erase": ("post", C, {"confirm": "Ann Jones"}),
+    "outreach:card": ("get", "ask", {}),
+    "outreach:retry": ("post", "message", {}),
+    "outreach:testimonial_photo": ("get", "testimonial", {}),
 }
 
 EXEMPT = {
     "workspaces:invitation": "public page reached by an unguessable token, tested in test_members",
     "agenda:script_edit": "takes a script name, not an id; rows are looked up in the request's "
     "workspace (test_script_edits_stay_in_their_workspace)",
+    "outreach:page": "the client's page: public, by unguessable token (tests/outreach)",
+    "outreach:later": "the client's page: public, by unguessable token (tests/outreach)",
+    "outreach:unsubscribe": "public by design (RFC 8058), by unguessable token (tests/outreach)",
+    "outreach:email_events": "provider webhook, authenticated by its token (tests/outreach)",
+    "outreach:sms_inbound": "provider webhook, authenticated by its token (tests/outreach)",
+    "outreach:logo": "public by design: a workspace's logo brands its client pages",
 }
 
 
@@ -150,9 +177,9 @@ def workspace_contacts(workspace):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_a_member_of_another_workspace_gets_404(name, alice_client, bright, theirs):
-    method, key, data = CASES[name]
+    method, key, data, *extra = CASES[name]
     obj = bright if key == "workspace" else theirs[key]
-    url = reverse(name, args=[obj if isinstance(obj, str) else obj.pk])
+    url = reverse(name, args=[obj if isinstance(obj, str) else obj.pk, *extra])
     before = _snapshot(bright)
     response = getattr(alice_client, method)(url, data)
     assert response.status_code == 404, (name, response.status_code)

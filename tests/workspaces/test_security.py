@@ -9,6 +9,8 @@ from django.test import Client
 from django.urls import reverse
 
 from rapport.clients.models import Contact
+from rapport.outreach.actions import start_ask
+from rapport.outreach.models import OutboundMessage
 from tests import factories
 from tests.workspaces.test_isolation import CASES
 
@@ -55,16 +57,21 @@ def ours(acme, alice, today):
         "invitation": Invitation.issue(acme, "n@example.com", "member", alice)[0],
         "batch": "0" * 32,
         "workspace": acme,
+        "ask": start_ask(ann, kind="referral", channel="link", by=alice),
+        "message": OutboundMessage.objects.create(
+            workspace=acme, kind="ask", contact=ann, to_address="a@example.com", body_text="x",
+            idempotency_key="csrf-test", status="failed",
+        ),
     }
 
 
 @pytest.mark.parametrize("name", sorted(name for name, case in CASES.items() if case[0] == "post"))
 def test_object_routes_refuse_a_post_without_csrf_token(csrf_client, ours, name):
-    _, key, data = CASES[name]
+    _, key, data, *extra = CASES[name]
     before = Contact.objects.count(), Contact.objects.values_list("first_name", "stage").first()
-    response = csrf_client.post(
-        reverse(name, args=[ours[key] if isinstance(ours[key], str) else ours[key].pk]), data
-    )
+    obj = ours[key]
+    url = reverse(name, args=[obj if isinstance(obj, str) else obj.pk, *extra])
+    response = csrf_client.post(url, data)
     assert response.status_code == 403
     assert (
         Contact.objects.count(),

@@ -1,0 +1,276 @@
+"""Asks and the answers clients give on their pages: one path for every
+entry point (Today, the contact page, automation rules, the client pages)."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from rapport.advocacy.actions import receive_names, record_testimonial
+from rapport.clients.actions import (
+    changing,
+    facts_changed,
+    open_issue,
+    record_consent,
+    record_permission,
+)
+from rapport.clients.models import Contact, Permission, PermissionKind
+from rapport.outreach import compose
+from rapport.outreach.models import (
+    Ask,
+    AskKind,
+    OutboundMessage,
+    Outcome,
+    QuestionnaireAnswer,
+    Suppression,
+    address_hash,
+)
+
+# The exact words shown next to each consent box on the testimonial page;
+# the consent record keeps them verbatim, with the time.
+CONSENT_PUBLISH_TEXT = (
+    "{business} may publish my words, with my name shown as I chose above, on its website "
+    "and in its materials."
+)
+CONSENT_REFERENCE_TEXT = (
+    "{business} may give my name to people considering working with them, so they can ask "
+    "me about my experience."
+)
+
+
+def start_ask(
+    contact: Contact,
+    *,
+    kind: str,
+    channel: str,
+    script: str = "",
+    by=None,
+    page: bool = True,
+    automation_key: str | None = None,
+) -> Ask:
+    """Record an ask; with a client page (email, SMS, QR/link) it gets a token."""
+    workspace = contact.workspace
+    with changing():
+        ask = Ask(
+            workspace=workspace,
+            contact=contact,
+            kind=kind,
+            channel=channel,
+            script=script,
+            asked_on=workspace.today(),
+            asked_by=by,
+            automation_key=automation_key,
+        )
+        if page:
+            ask.open_page()
+        ask.save()
+        if page:
+            from rapport.outreach.tokens import hash_token
+
+            ask.token_hash = hash_token(ask.token())
+            ask.save(update_fields=["token_hash"])
+        facts_changed(workspace, [contact.pk])
+    return ask
+
+
+def record_outcome(ask: Ask, outcome: str) -> None:
+    with changing():
+        ask.outcome = outcome
+        ask.outcome_at = timezone.now()
+        ask.save(update_fields=["outcome", "outcome_at"])
+        facts_changed(ask.workspace, [ask.contact_id])
+
+
+def _claim_answer(ask: Ask) -> bool:
+    """Mark the ask answered, once. A conditional UPDATE inside the answer's
+    transaction: of twenty identical submits at once, one gets True."""
+    return bool(Ask.objects.filter(pk=ask.pk, answered_at=None).update(answered_at=timezone.now()))
+
+
+class AlreadyAnswered(Exception):
+    pass
+
+
+def answer_names(ask: Ask, people: list[dict]) -> list[Contact]:
+    """The give-names page: each person becomes a prospect referred by the client."""
+    with changing():
+        if not _claim_answer(ask):
+            raise AlreadyAnswered
+        created = receive_names(ask.contact, people, on=ask.workspace.today())
+        ask.outcome, ask.outcome_at = Outcome.GAVE_NAMES, timezone.now()
+        ask.save(update_fields=["outcome", "outcome_at"])
+    return created
+
+
+def answer_testimonial(
+    ask: Ask,
+    *,
+    text: str,
+    rating: int | None,
+    display_name: str,
+    consent_publish: bool,
+    consent_reference: bool,
+    photo=None,
+):
+    contact = ask.contact
+    business = ask.workspace.name
+    with changing():
+        if not _claim_answer(ask):
+            raise AlreadyAnswered
+        testimonial = record_testimonial(
+            contact,
+            text,
+            on=ask.workspace.today(),
+            rating=rating,
+            display_name=display_name,
+            consent_publish=consent_publish,
+            consent_reference=consent_reference,
+            unsolicited=False,
+        )
+        if photo is not None:
+            testimonial.photo.save(photo.name, photo, save=True)
+        for channel, granted, words in (
+            ("publish", consent_publish, CONSENT_PUBLISH_TEXT),
+            ("reference", consent_reference, CONSENT_REFERENCE_TEXT),
+        ):
+            record_consent(
+                contact, channel, granted, words.format(business=business), "testimonial page"
+            )
+        ask.outcome, ask.outcome_at = Outcome.YES, timezone.now()
+        ask.save(update_fields=["outcome", "outcome_at"])
+    return testimonial
+
+
+def answer_questionnaire(ask: Ask, *, nps: int, experience: str, improve: str, would_refer: str):
+    """NPS 9–10 is a promoter moment; 0–6 opens an issue (recovery blocks asks)
+    and tells the contact's owner; 7–8 proposes a touch."""
+    contact = ask.contact
+    workspace = ask.workspace
+    today = workspace.today()
+    with changing():
+        if not _claim_answer(ask):
+            raise AlreadyAnswered
+        answer = QuestionnaireAnswer.objects.create(
+            workspace=workspace,
+            contact=contact,
+            ask=ask,
+            nps=nps,
+            experience=experience,
+            improve=improve,
+            would_refer=would_refer,
+            answered_on=today,
+        )
+        ask.outcome, ask.outcome_at = Outcome.YES, timezone.now()
+        ask.save(update_fields=["outcome", "outcome_at"])
+        if answer.band == "detractor":
+            words = improve or experience or "no comment"
+            open_issue(contact, f"Rated us {nps}/10: {words}"[:1000], opened_on=today)
+            _notify_owner(contact, answer)
+        facts_changed(workspace, [contact.pk])
+    return answer
+
+
+def _notify_owner(contact: Contact, answer: QuestionnaireAnswer) -> None:
+    from rapport.workspaces.models import Membership, Role
+
+    recipients = (
+        [contact.owner.email]
+        if contact.owner and contact.owner.email
+        else list(
+            Membership.objects.filter(workspace=contact.workspace, role=Role.OWNER)
+            .exclude(user__email="")
+            .values_list("user__email", flat=True)
+        )
+    )
+    link = compose.absolute(f"/contacts/{contact.pk}/")
+    text = (
+        f"{contact.name} rated {contact.workspace.name} {answer.nps}/10.\n\n"
+        f"How they experienced the service: {answer.experience or '-'}\n"
+        f"What could have been better: {answer.improve or '-'}\n\n"
+        f"An issue was opened; no ask will be made until it is put right.\n{link}\n"
+    )
+    for email in recipients:
+        compose.team_email(
+            contact.workspace,
+            to=email,
+            subject=f"{contact.name} rated you {answer.nps}/10",
+            text=text,
+            key=f"detractor:{answer.pk}:{email}",
+        )
+
+
+def answer_later(ask: Ask, ask_after: dt.date) -> Permission:
+    """'Not now — ask me again after …': a permission due on that date."""
+    kind = ask.kind if ask.kind in (AskKind.REFERRAL, AskKind.TESTIMONIAL) else PermissionKind.BOTH
+    with changing():
+        if not _claim_answer(ask):
+            raise AlreadyAnswered
+        permission = record_permission(
+            ask.contact,
+            kind=kind,
+            ask_after=ask_after,
+            granted_on=ask.workspace.today(),
+            source=Permission.Source.CLIENT_PAGE,
+        )
+        ask.outcome, ask.outcome_at = Outcome.LATER, timezone.now()
+        ask.save(update_fields=["outcome", "outcome_at"])
+    return permission
+
+
+# -- unsubscribe, suppression, erasure -----------------------------------
+
+
+def suppress(workspace, channel: str, address: str, reason: str) -> Suppression:
+    """Add an address to the suppression list and withdraw the matching
+    contacts' consent, at once; queued messages to it will not go out."""
+    with changing():
+        suppression, _ = Suppression.objects.get_or_create(
+            workspace=workspace,
+            channel=channel,
+            address_hash=address_hash(address),
+            defaults={"address": address.strip().lower(), "reason": reason},
+        )
+        field = "email" if channel == "email" else "phone"
+        for contact in Contact.objects.filter(
+            workspace=workspace, **{f"{field}__iexact": address.strip()}
+        ):
+            if getattr(contact, f"{channel}_ok"):
+                record_consent(contact, channel, False, f"{reason}: {address}", reason)
+        OutboundMessage.objects.filter(
+            workspace=workspace,
+            channel=channel,
+            to_client=True,
+            to_address__iexact=address.strip(),
+            status=OutboundMessage.Status.QUEUED,
+        ).update(status=OutboundMessage.Status.SUPPRESSED, last_error=f"suppressed: {reason}")
+    return suppression
+
+
+def unsubscribe(message: OutboundMessage) -> Suppression:
+    return suppress(
+        message.workspace, message.channel, message.to_address, Suppression.Reason.UNSUBSCRIBED
+    )
+
+
+def sms_reply(workspace, from_number: str, body: str) -> bool:
+    """An inbound text. An opt-out word ends all texts to that number, with at
+    most one confirmation (none if the number was already opted out)."""
+    from rapport.outreach.sms import is_opt_out
+
+    if not is_opt_out(body):
+        return False
+    already = Suppression.objects.covers(workspace, "sms", from_number)
+    suppress(workspace, "sms", from_number, Suppression.Reason.SMS_STOP)
+    if not already:
+        # The confirmation itself must not be blocked by the suppression just
+        # made: it is sent as a message to the team's own channel rules.
+        compose.queue(
+            workspace,
+            to=from_number,
+            subject="",
+            text=f"{workspace.name}: you will receive no more texts from us.",
+            kind=OutboundMessage.Kind.CONFIRMATION,
+            idempotency_key=f"sms-stop:{workspace.pk}:{address_hash(from_number)}",
+            channel="sms",
+            to_client=False,
+        )
+    return True

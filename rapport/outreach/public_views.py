@@ -1,0 +1,288 @@
+"""The client's side: pages behind per-ask tokens, unsubscribe, webhooks.
+
+Rules for everything here: a GET never changes anything (link scanners open
+every emailed link) — only a POST does; a token is looked up by its hash and
+refused when expired or already used; pages load nothing from third parties
+and send no referrer; POSTs are rate limited per IP and per token.
+"""
+
+import functools
+import json
+
+from django.http import HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from rapport.outreach import actions, ratelimit
+from rapport.outreach.forms import (
+    LaterForm,
+    NamesForm,
+    QuestionnaireForm,
+    TestimonialForm,
+    display_name,
+)
+from rapport.outreach.models import Ask, OutboundMessage, Suppression
+from rapport.outreach.tokens import hash_token
+from rapport.workspaces.models import Workspace
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+# Per IP: a burst of 20 POSTs, then one every 3 seconds. Per token: 5, then
+# one a minute — a page is answered once; the rest are double taps.
+PER_IP = (20, 1 / 3)
+PER_TOKEN = (5, 1 / 60)
+
+
+def client_page(view):
+    """Headers for every public page: no referrer (the token is in the URL),
+    nothing from elsewhere, not indexed, not framed."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = "no-referrer"
+        response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return wrapper
+
+
+def _problem(request, workspace, title: str, text: str, status: int):
+    context = {"workspace": workspace, "title": title, "text": text}
+    return TemplateResponse(request, "outreach/public/problem.html", context, status=status)
+
+
+def _open(request, token: str):
+    """The ask behind a token, or the response explaining why not."""
+    ask = Ask.objects.by_token(token)
+    if ask is None:
+        return None, _problem(
+            request,
+            None,
+            "This link is not valid",
+            "Please check that you copied the whole link, or ask us for a new one.",
+            404,
+        )
+    if ask.token_expired:
+        return None, _problem(
+            request,
+            ask.workspace,
+            "This link has expired",
+            "Links stay open for 30 days. Just reply to our message and we will send a new one.",
+            410,
+        )
+    return ask, None
+
+
+def _answered(request, ask):
+    return _problem(
+        request,
+        ask.workspace,
+        "Thank you — we already have your answer",
+        "This page has been used. If you would like to add something, simply reply to our message.",
+        409,
+    )
+
+
+@client_page
+@require_http_methods(["GET", "POST"])
+@ratelimit.limited(per_ip=PER_IP, per_token=PER_TOKEN)
+def page(request, token):
+    ask, refused = _open(request, token)
+    if refused:
+        return refused
+    if ask.answered_at:
+        return _answered(request, ask)
+    handler = {"names": _names, "testimonial": _testimonial, "questionnaire": _questionnaire}.get(
+        ask.page
+    )
+    if handler is None:
+        return redirect("outreach:later", token=token)
+    return handler(request, ask, token)
+
+
+def _render(request, ask, template, form, token, status=200):
+    context = {
+        "workspace": ask.workspace,
+        "ask": ask,
+        "contact": ask.contact,
+        "form": form,
+        "token": token,
+    }
+    return TemplateResponse(request, template, context, status=status if not form.errors else 422)
+
+
+def _thanks(request, ask, text):
+    return TemplateResponse(
+        request,
+        "outreach/public/thanks.html",
+        {"workspace": ask.workspace, "contact": ask.contact, "text": text},
+    )
+
+
+def _names(request, ask, token):
+    form = NamesForm(request.POST or None, business=ask.workspace.name)
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = actions.answer_names(ask, form.cleaned_data["people"])
+        except actions.AlreadyAnswered:
+            return _answered(request, ask)
+        count = len(created)
+        return _thanks(
+            request,
+            ask,
+            f"Thank you for thinking of {count} {'person' if count == 1 else 'people'}. "
+            "We will look after them with the same care.",
+        )
+    return _render(request, ask, "outreach/public/names.html", form, token)
+
+
+def _testimonial(request, ask, token):
+    form = TestimonialForm(request.POST or None, request.FILES or None, business=ask.workspace.name)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        contact = ask.contact
+        try:
+            actions.answer_testimonial(
+                ask,
+                text=data["text"],
+                rating=data["rating"],
+                display_name=display_name(data["display"], contact.first_name, contact.last_name),
+                consent_publish=data["consent_publish"],
+                consent_reference=data["consent_reference"],
+                photo=data["photo"],
+            )
+        except actions.AlreadyAnswered:
+            return _answered(request, ask)
+        return _thanks(request, ask, "Thank you for your kind words. They mean a great deal to us.")
+    return _render(request, ask, "outreach/public/testimonial.html", form, token)
+
+
+def _questionnaire(request, ask, token):
+    form = QuestionnaireForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            answer = actions.answer_questionnaire(
+                ask,
+                nps=data["nps"],
+                experience=data["experience"],
+                improve=data["improve"],
+                would_refer=data["would_refer"],
+            )
+        except actions.AlreadyAnswered:
+            return _answered(request, ask)
+        text = (
+            "Thank you. We are sorry it was not better — someone will be in touch to put it right."
+            if answer.band == "detractor"
+            else "Thank you for taking the time; your answers help us do better."
+        )
+        return _thanks(request, ask, text)
+    return _render(request, ask, "outreach/public/questionnaire.html", form, token)
+
+
+@client_page
+@require_http_methods(["GET", "POST"])
+@ratelimit.limited(per_ip=PER_IP, per_token=PER_TOKEN)
+def later(request, token):
+    ask, refused = _open(request, token)
+    if refused:
+        return refused
+    if ask.answered_at:
+        return _answered(request, ask)
+    form = LaterForm(request.POST or None, today=ask.workspace.today())
+    if request.method == "POST" and form.is_valid():
+        try:
+            permission = actions.answer_later(ask, form.cleaned_data["ask_after"])
+        except actions.AlreadyAnswered:
+            return _answered(request, ask)
+        return _thanks(
+            request,
+            ask,
+            f"Of course. We will not ask again before {permission.ask_after:%-d %B %Y}.",
+        )
+    return _render(request, ask, "outreach/public/later.html", form, token)
+
+
+# RFC 8058: the mail client POSTs "List-Unsubscribe=One-Click" with no cookie
+# and no CSRF token; the unguessable token in the URL is the authentication.
+@csrf_exempt
+@client_page
+@require_http_methods(["GET", "POST"])
+@ratelimit.limited(per_ip=PER_IP)
+def unsubscribe(request, token):
+    message = (
+        OutboundMessage.objects.select_related("workspace")
+        .filter(unsubscribe_token_hash=hash_token(token))
+        .first()
+    )
+    if message is None:
+        return _problem(
+            request,
+            None,
+            "This link is not valid",
+            "Please check that you copied the whole link.",
+            404,
+        )
+    workspace = message.workspace
+    done = Suppression.objects.covers(workspace, message.channel, message.to_address)
+    if request.method == "POST":
+        actions.unsubscribe(message)
+        done = True
+    context = {"workspace": workspace, "done": done, "token": token, "address": message.to_address}
+    return TemplateResponse(request, "outreach/public/unsubscribe.html", context)
+
+
+def _workspace_for_hook(token: str):
+    return (
+        Workspace.objects.filter(webhook_token_hash=hash_token(token))
+        .exclude(webhook_token_hash="")
+        .first()
+    )
+
+
+@csrf_exempt
+@ratelimit.limited(per_ip=(120, 2))
+def email_events(request, token):
+    """Bounces and complaints from the mail provider: JSON
+    {"event": "bounce"|"complaint", "email": "...", "permanent": true}."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    workspace = _workspace_for_hook(token)
+    if workspace is None:
+        return HttpResponse("unknown webhook", status=404)
+    try:
+        event = json.loads(request.body)
+        kind, address = event["event"], event["email"]
+    except (ValueError, KeyError, TypeError):
+        return HttpResponse('expected JSON {"event": ..., "email": ...}', status=400)
+    if kind == "complaint":
+        actions.suppress(workspace, "email", address, Suppression.Reason.COMPLAINT)
+    elif kind == "bounce" and event.get("permanent", True):
+        actions.suppress(workspace, "email", address, Suppression.Reason.HARD_BOUNCE)
+    elif kind != "bounce":
+        return HttpResponse(f"unknown event {kind!r}", status=400)
+    return HttpResponse("ok")
+
+
+@csrf_exempt
+@ratelimit.limited(per_ip=(120, 2))
+def sms_inbound(request, token):
+    """Replies to texts, as providers post them: From and Body form fields."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    workspace = _workspace_for_hook(token)
+    if workspace is None:
+        return HttpResponse("unknown webhook", status=404)
+    sender, body = request.POST.get("From", ""), request.POST.get("Body", "")
+    if not sender:
+        return HttpResponse("From is required", status=400)
+    stopped = actions.sms_reply(workspace, sender, body)
+    return HttpResponse("stopped" if stopped else "ok")

@@ -1,0 +1,24 @@
+from django.urls import path
+
+from rapport.outreach import public_views, views
+
+app_name = "outreach"
+
+urlpatterns = [
+    # The team's side.
+    path("contacts/<int:pk>/ask/<str:channel>/", views.compose_ask, name="compose"),
+    path("contacts/<int:pk>/ask-qr/", views.qr_ask, name="qr"),
+    path("contacts/<int:pk>/export/", views.export_contact, name="export"),
+    path("contacts/<int:pk>/erase/", views.erase_contact, name="erase"),
+    path("asks/<int:pk>/card/", views.card, name="card"),
+    path("outbox/", views.outbox, name="outbox"),
+    path("outbox/<int:pk>/retry/", views.retry, name="retry"),
+    path("testimonials/<int:pk>/photo/", views.testimonial_photo, name="testimonial_photo"),
+    path("brand/<int:workspace_id>/logo/", views.logo, name="logo"),
+    # The client's side: no login, a token each.
+    path("c/<str:token>/", public_views.page, name="page"),
+    path("c/<str:token>/later/", public_views.later, name="later"),
+    path("u/<str:token>/", public_views.unsubscribe, name="unsubscribe"),
+    path("hooks/<str:token>/email/", public_views.email_events, name="email_events"),
+    path("hooks/<str:token>/sms/", public_views.sms_inbound, name="sms_inbound"),
+]

@@ -1,0 +1,303 @@
+"""The team's side of outreach: start an ask by channel, compose and preview
+an email or a text, show a QR code at the desk, watch the outbox."""
+
+import datetime as dt
+
+import segno
+from django import forms
+from django.contrib import messages
+from django.db.models import Count
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from rapport.agenda import engine
+from rapport.agenda.actions import ask_kind_for, mark_asked
+from rapport.agenda.models import AgendaItem
+from rapport.agenda.scripts import bodies_for, render
+from rapport.clients.models import Contact
+from rapport.outreach import actions, compose, privacy
+from rapport.outreach.models import Ask, AskKind, Channel, OutboundMessage, Suppression
+from rapport.workspaces.access import get_in_workspace, owner_required, workspace_required
+
+SCRIPT_FOR_KIND = {
+    AskKind.REFERRAL: "point_of_sale",
+    AskKind.TESTIMONIAL: "ask_testimonial",
+    AskKind.FEEDBACK: "feedback",
+    AskKind.REACTIVATION: "reactivation",
+    AskKind.PERMISSION: "upfront_contract",
+}
+SUBJECT_FOR_KIND = {
+    AskKind.REFERRAL: "A small favour, {first_name}?",
+    AskKind.TESTIMONIAL: "Would you share a few words, {first_name}?",
+    AskKind.FEEDBACK: "How did we do, {first_name}?",
+    AskKind.REACTIVATION: "We miss you, {first_name}",
+    AskKind.PERMISSION: "Thank you for choosing {business}",
+}
+
+
+class ComposeForm(forms.Form):
+    kind = forms.ChoiceField(choices=AskKind.choices)
+    subject = forms.CharField(max_length=200, required=False)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 9}), max_length=4000)
+    send_at = forms.DateTimeField(
+        label="Send later (optional)",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M"],
+    )
+
+    def __init__(self, *args, channel: str, tz, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.channel, self.tz = channel, tz
+        if channel == Channel.EMAIL:
+            self.fields["subject"].required = True
+        else:
+            del self.fields["subject"]
+            self.fields["body"].max_length = 480
+            self.fields["body"].widget.attrs["rows"] = 4
+
+    def clean_send_at(self):
+        value = self.cleaned_data.get("send_at")
+        if value is None:
+            return None
+        if timezone.is_naive(value):
+            value = value.replace(tzinfo=self.tz)
+        if value < timezone.now() - dt.timedelta(minutes=1):
+            raise forms.ValidationError(
+                "Choose a time in the future, or leave it empty to send now."
+            )
+        return value
+
+
+def _fields(contact: Contact, workspace, user) -> dict[str, str]:
+    return {
+        "first_name": contact.first_name,
+        "name": contact.name,
+        "business": workspace.name,
+        "me": user.first_name or "the team",
+    }
+
+
+def _item_for(request, contact):
+    pk = request.GET.get("item") or request.POST.get("item")
+    if not pk or not str(pk).isdigit():
+        return None
+    return AgendaItem.objects.in_workspace(request.workspace).filter(pk=pk, contact=contact).first()
+
+
+def _channel_problem(contact: Contact, channel: str) -> str:
+    workspace = contact.workspace
+    if channel == Channel.EMAIL:
+        if not contact.email:
+            return f"{contact.first_name} has no email address."
+        if not contact.email_ok:
+            return (
+                f"{contact.first_name} has not agreed to receive emails; ask in person or by phone."
+            )
+        if Suppression.objects.covers(workspace, "email", contact.email):
+            return f"{contact.email} unsubscribed or bounced; it is on the suppression list."
+    if channel == Channel.SMS:
+        if not contact.phone:
+            return f"{contact.first_name} has no phone number."
+        if not contact.sms_ok:
+            return f"{contact.first_name} has not agreed to receive texts."
+        if Suppression.objects.covers(workspace, "sms", contact.phone):
+            return f"{contact.phone} replied STOP; no more texts."
+    return ""
+
+
+@workspace_required
+def compose_ask(request, pk, channel):
+    """Compose an ask by email or SMS from the script: preview, then send now or later."""
+    if channel not in (Channel.EMAIL, Channel.SMS):
+        raise Http404("Unknown channel.")
+    workspace = request.workspace
+    contact = get_in_workspace(Contact.objects.active(), workspace, pk=pk)
+    item = _item_for(request, contact)
+    kind = request.GET.get("kind") or (ask_kind_for(item) if item else AskKind.REFERRAL)
+    if kind not in AskKind.values:
+        kind = AskKind.REFERRAL
+    fields = _fields(contact, workspace, request.user)
+    if item:
+        engine.fill_scripts(workspace, [item])
+        body = item.script
+    else:
+        body = render(bodies_for(workspace).get(SCRIPT_FOR_KIND[kind], ""), fields)
+    initial = {"kind": kind, "body": body, "subject": render(SUBJECT_FOR_KIND[kind], fields)}
+    form = ComposeForm(request.POST or None, initial=initial, channel=channel, tz=workspace.tzinfo)
+    problem = _channel_problem(contact, channel)
+    preview = None
+    if request.method == "POST" and form.is_valid() and not problem:
+        data = form.cleaned_data
+        if "preview" in request.POST:
+            preview = _preview(workspace, data, channel)
+        else:
+            ask = actions.start_ask(
+                contact, kind=data["kind"], channel=channel, script=data["body"], by=request.user
+            )
+            if channel == Channel.EMAIL:
+                compose.ask_email(
+                    ask,
+                    subject=data["subject"],
+                    body=data["body"],
+                    send_at=data["send_at"],
+                    by=request.user,
+                )
+            else:
+                compose.ask_sms(ask, body=data["body"], send_at=data["send_at"], by=request.user)
+            if item:
+                mark_asked(item, by=request.user)
+            when = "is on its way"
+            if data["send_at"]:
+                local = timezone.localtime(data["send_at"], workspace.tzinfo)
+                when = f"will go out on {local:%-d %b at %H:%M}"
+            messages.success(request, f"The {channel} to {contact.first_name} {when}.")
+            return redirect("clients:detail", pk=contact.pk)
+    context = {
+        "contact": contact,
+        "form": form,
+        "channel": channel,
+        "problem": problem,
+        "preview": preview,
+        "item": item,
+        "nav": "today",
+    }
+    return TemplateResponse(
+        request, "outreach/compose.html", context, status=422 if form.errors else 200
+    )
+
+
+def _preview(workspace, data, channel) -> dict:
+    sample = "https://…/c/(a private link for this client)"
+    if channel == Channel.SMS:
+        text = f"{data['body'].strip()}\n{sample}\n{workspace.name}. Reply STOP to opt out."
+        return {"text": text}
+    text, html = compose.client_email(
+        workspace, paragraphs=data["body"].split("\n\n"), button="Open", link=compose.PAGE_LINK
+    )
+    links = {compose.PAGE_LINK: sample, compose.UNSUBSCRIBE_LINK: "https://…/u/(unsubscribe link)"}
+    return {
+        "subject": data["subject"],
+        "text": compose.fill_links(text, links),
+        "html": compose.fill_links(html, links, html=True),
+    }
+
+
+@workspace_required
+@require_POST
+def qr_ask(request, pk):
+    """The point-of-sale ask: a QR code the client scans at the desk."""
+    contact = get_in_workspace(Contact.objects.active(), request.workspace, pk=pk)
+    kind = request.POST.get("kind", AskKind.REFERRAL)
+    if kind not in AskKind.values:
+        kind = AskKind.REFERRAL
+    item = _item_for(request, contact)
+    ask = actions.start_ask(contact, kind=kind, channel=Channel.LINK, by=request.user)
+    if item:
+        mark_asked(item, by=request.user)
+    return redirect("outreach:card", pk=ask.pk)
+
+
+@workspace_required
+def card(request, pk):
+    ask = get_in_workspace(Ask.objects.select_related("contact"), request.workspace, pk=pk)
+    if not ask.token_salt:
+        raise Http404("This ask has no client page.")
+    url = compose.page_url(ask)
+    qr = segno.make(url, error="m")
+    context = {
+        "ask": ask,
+        "contact": ask.contact,
+        "url": url,
+        "qr_svg": qr.svg_inline(scale=6, dark="#1b2421", omitsize=True),
+        "nav": "today",
+    }
+    return TemplateResponse(request, "outreach/card.html", context)
+
+
+@workspace_required
+def outbox(request):
+    status = request.GET.get("status", "")
+    queryset = OutboundMessage.objects.in_workspace(request.workspace).select_related("contact")
+    if status in OutboundMessage.Status.values:
+        queryset = queryset.filter(status=status)
+    counts = {
+        row["status"]: row["n"]
+        for row in OutboundMessage.objects.in_workspace(request.workspace)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("id"))
+    }
+    context = {
+        "messages_page": queryset[:200],
+        "status": status,
+        "statuses": [(v, label, counts.get(v, 0)) for v, label in OutboundMessage.Status.choices],
+        "nav": "outbox",
+    }
+    return TemplateResponse(request, "outreach/outbox.html", context)
+
+
+@workspace_required
+@require_POST
+def retry(request, pk):
+    message = get_in_workspace(OutboundMessage.objects.all(), request.workspace, pk=pk)
+    if message.status != OutboundMessage.Status.FAILED:
+        messages.error(request, "Only a failed message can be sent again.")
+        return redirect("outreach:outbox")
+    OutboundMessage.objects.filter(pk=message.pk, status=OutboundMessage.Status.FAILED).update(
+        status=OutboundMessage.Status.QUEUED, next_attempt_at=timezone.now(), attempts=0
+    )
+    from rapport.outreach.tasks import deliver_message
+
+    deliver_message.enqueue(message.pk)
+    messages.success(request, f"The message to {message.to_address} will be tried again.")
+    return redirect("outreach:outbox")
+
+
+@workspace_required
+def export_contact(request, pk):
+    contact = get_in_workspace(Contact.objects.active(), request.workspace, pk=pk)
+    response = HttpResponse(privacy.export(contact), content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="contact-{contact.external_id}.json"'
+    return response
+
+
+@owner_required
+def erase_contact(request, pk):
+    contact = get_in_workspace(Contact.objects.active(), request.workspace, pk=pk)
+    if request.method == "POST" and request.POST.get("confirm") == contact.name:
+        name = contact.name
+        privacy.erase(contact)
+        engine.refresh(request.workspace)
+        messages.success(request, f"{name} was erased. Only a hashed suppression entry remains.")
+        return redirect("clients:list")
+    wrong = request.method == "POST"
+    return TemplateResponse(
+        request, "outreach/erase.html", {"contact": contact, "wrong": wrong, "nav": "contacts"}
+    )
+
+
+@workspace_required
+def testimonial_photo(request, pk):
+    """Photos are private until published: only the workspace's members see them."""
+    from rapport.advocacy.models import Testimonial
+
+    testimonial = get_in_workspace(Testimonial.objects.all(), request.workspace, pk=pk)
+    if not testimonial.photo:
+        raise Http404("No photo.")
+    return FileResponse(testimonial.photo.open("rb"), content_type="image/jpeg")
+
+
+def logo(request, workspace_id):
+    """Workspace logos are public: they brand the client pages."""
+    from rapport.workspaces.models import Workspace
+
+    workspace = Workspace.objects.filter(pk=workspace_id).exclude(logo="").first()
+    if workspace is None:
+        raise Http404("No logo.")
+    response = FileResponse(workspace.logo.open("rb"), content_type="image/png")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
