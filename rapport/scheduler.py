@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import close_old_connections
 
 log = logging.getLogger(__name__)
@@ -29,11 +30,12 @@ def jobs() -> list[Job]:
     return [
         Job("morning agenda", 60, schedule_mornings),
         # Retries, scheduled sends and claims left by a dead worker.
-        Job("outbox sweep", 15, schedule_due),
+        Job("outbox sweep", settings.OUTBOX_SWEEP_SECONDS, schedule_due),
     ]
 
 
-def loop(stop: threading.Event, tick: float = 5.0) -> None:
+def loop(stop: threading.Event, tick: float | None = None) -> None:
+    tick = tick or min(5.0, *(job.every for job in jobs()))
     due = {job.name: 0.0 for job in jobs()}
     elapsed = 0.0
     while not stop.is_set():

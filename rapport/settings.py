@@ -128,6 +128,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             " PRAGMA foreign_keys=ON; PRAGMA cache_size=-64000; PRAGMA temp_store=MEMORY;"
         ),
     }
+    # Tests use a file too, not shared-cache memory: concurrent requests in
+    # the tests then meet SQLite's real locking (busy timeout, WAL).
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-rapport.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -183,6 +186,9 @@ EMAIL_MESSAGE_ID_DOMAIN = os.environ.get("EMAIL_MESSAGE_ID_DOMAIN", "rapport.loc
 # claim left by a worker that died is taken up again after it.
 OUTBOX_LEASE_SECONDS = envint("OUTBOX_LEASE_SECONDS", "120")
 OUTBOX_MAX_ATTEMPTS = envint("OUTBOX_MAX_ATTEMPTS", "6")
+# How often the worker's scheduler sweeps the outbox for retries, scheduled
+# sends and expired claims.
+OUTBOX_SWEEP_SECONDS = envint("OUTBOX_SWEEP_SECONDS", "15")
 # SMS: a provider's HTTP API (see rapport.outreach.sms); none by default.
 SMS_PROVIDER_URL = os.environ.get("SMS_PROVIDER_URL", "")
 SMS_PROVIDER_TOKEN = os.environ.get("SMS_PROVIDER_TOKEN", "")

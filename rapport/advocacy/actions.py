@@ -16,6 +16,8 @@ def record_referral(
     unsolicited: bool = False,
     status: str = Referral.Status.NEW,
     note: str = "",
+    may_mention: bool = False,
+    wants_intro: bool = False,
 ) -> Referral:
     """The referrer is promoted (advocate, then raving fan) and gets a thank-you
     and an ask for the other names on the agenda."""
@@ -30,6 +32,8 @@ def record_referral(
                 "unsolicited": unsolicited,
                 "status": status,
                 "note": note,
+                "may_mention": may_mention,
+                "wants_intro": wants_intro,
             },
         )
         if referred.referred_by_id is None:
@@ -59,7 +63,15 @@ def receive_names(
                 stage=Stage.PROSPECT,
                 owner=referrer.owner,
             )
-            record_referral(referrer, prospect, on=on, how=how, note=person.get("note", ""))
+            record_referral(
+                referrer,
+                prospect,
+                on=on,
+                how=how,
+                note=person.get("note", ""),
+                may_mention=person.get("may_mention", False),
+                wants_intro=person.get("wants_intro", False),
+            )
             created.append(prospect)
     return created
 
