@@ -612,7 +612,7 @@ class Rules:
             "recall" if action == Action.RECALL else "reactivation",
             moments=[MomentKind.RECALL_DUE if action == Action.RECALL else MomentKind.LAPSED],
             fields={
-                "last_visit": str(_date(s.last_purchase[i])),
+                "last_visit": self.spoken(_date(s.last_purchase[i])),
                 "usual_interval": _every(interval) if interval >= 1 else "regularly",
             },
         )
@@ -666,7 +666,8 @@ class Rules:
                     "thank_you",
                     moments=[MomentKind.REFERRAL],
                     fields={
-                        "moment": f"introducing {moment.detail} to us",
+                        "moment": f"introducing {moment.detail} to us — we'll look after them "
+                        "with the same care you've had",
                         "referred_name": moment.detail,
                     },
                 )
@@ -696,7 +697,7 @@ class Rules:
                     ],
                     "touch",
                     moments=[MomentKind.PASSIVE],
-                    fields={"last_visit": str(moment.on)},
+                    fields={"last_visit": self.spoken(moment.on)},
                 )
 
         if blockers:
@@ -721,7 +722,7 @@ class Rules:
                 [f"agreed on {granted_on} to be asked after {ask_after}", "the date has come"],
                 "follow_up_permission",
                 moments=[MomentKind.PERMISSION_DUE],
-                fields={"permission_date": str(ask_after)},
+                fields={"permission_date": self.spoken(ask_after)},
             )
 
         positive = [m for m in moments if m.kind in POSITIVE]
@@ -759,6 +760,15 @@ class Rules:
             return
 
         first_purchase_only = s.purchases[i] <= 1 and not s.permissions.get(pk)
+        waiting = [
+            hold
+            for kind in ("referral", "testimonial")
+            if (hold := self.ask_hold(i, kind)) and hold.startswith("they asked to be asked after")
+        ]
+        if len(waiting) == 2:
+            # They agreed a date: until then there is nothing to earn or ask.
+            self.holds[pk].append(waiting[0])
+            return
         if stage_rank < CUSTOMER_RANK or readiness < ws.readiness_threshold:
             is_customer = stage_rank >= CUSTOMER_RANK
             if first_purchase_only and is_customer and self.upfront(i):
@@ -819,10 +829,16 @@ class Rules:
                 moments=list(dict.fromkeys(m.kind for m in other_moments)),
                 fields={
                     "moment": MOMENT_PHRASE.get(strongest.kind, ""),
-                    "moment_date": str(strongest.on),
+                    "moment_date": self.spoken(strongest.on),
                 },
             )
             break
+
+    def spoken(self, day: dt.date) -> str:
+        """A date as said aloud in a script: "21 November" (with the year
+        when it is not this year's)."""
+        text = f"{day.day} {day:%B}"
+        return text if day.year == self.on.year else f"{text} {day.year}"
 
     def relationship_why(self, i: int) -> list[str]:
         rel = self.s.relationship[i]
@@ -863,19 +879,15 @@ class Rules:
         s = self.s
         cadence = self.ws.cadence_for(s.stages[i])
         last = s.last_touch[i]
+        rung = STAGE_LABEL[s.stages[i]].lower()
+        plan = f"the plan for {'an' if rung[0] in 'aeiou' else 'a'} {rung} is every {cadence} days"
         if np.isnan(last):
-            why = [
-                f"no touch recorded; the plan for a {STAGE_LABEL[s.stages[i]].lower()} "
-                f"is every {cadence} days"
-            ]
+            why = [f"no touch recorded; {plan}"]
             key, last_visit = "touch:never", "we last spoke"
         else:
             day = _date(last)
-            why = [
-                f"last touch {day} ({_since(s.today - last)} ago); the plan for a "
-                f"{STAGE_LABEL[s.stages[i]].lower()} is every {cadence} days"
-            ]
-            key, last_visit = f"touch:{day}", str(day)
+            why = [f"last touch {day} ({_since(s.today - last)} ago); {plan}"]
+            key, last_visit = f"touch:{day}", self.spoken(day)
         self.add(i, Action.TOUCH, key, why, "touch", fields={"last_visit": last_visit})
 
 
@@ -909,7 +921,7 @@ def build(
     items = rules.run()
     index = snapshot.index
     for item in items:
-        item.priority = round(min(_priority(item, snapshot, index[item.contact_id]), 1.0), 2)
+        item.priority = round(float(min(_priority(item, snapshot, index[item.contact_id]), 1.0)), 2)
     items.sort(key=lambda item: (-item.priority, item.contact_id, item.action))
     if render_scripts and items:
         fill_scripts(workspace, items)

@@ -63,6 +63,22 @@ VERBS = {
 }
 
 
+# A purchase this many times the client's average is a decision, not routine.
+MAJOR_PURCHASE = 2
+
+# On the same day, the stronger occasion leads (and picks the words).
+STRENGTH = {
+    MomentKind.SAVED_US: 0,
+    MomentKind.PRAISE: 1,
+    MomentKind.TESTIMONIAL: 2,
+    MomentKind.REFERRAL: 3,
+    MomentKind.PROMOTER: 4,
+    MomentKind.PROJECT_COMPLETED: 5,
+    MomentKind.PARTNER_ASSOCIATION: 6,
+    MomentKind.POINT_OF_SALE: 7,
+}
+
+
 @dataclass(frozen=True)
 class Moment:
     contact_id: int
@@ -132,14 +148,36 @@ def moments_on(workspace, on: dt.date, contact_ids=None) -> dict[int, list[Momen
                     Moment(contact_id, kind, day, f"activity:{pk}", detected.get(kind, ""))
                 )
 
-    # Point of sale: the latest purchase (or deal won) inside its window.
+    # Point of sale: the client said yes to something — a first purchase, a
+    # deal won, or a purchase well above their usual (a crown, not the
+    # six-monthly check-up; not this month's retainer invoice).
     pos_since = since([MomentKind.POINT_OF_SALE])
-    purchases = scoped(Purchase.objects).filter(date__range=(pos_since, on))
+    recent = list(
+        scoped(Purchase.objects)
+        .filter(date__range=(pos_since, on))
+        .values_list("pk", "contact_id", "date", "description", "amount")
+        .order_by("date", "pk")
+    )
+    history = (
+        {
+            row[0]: row[1:]
+            for row in Purchase.objects.filter(
+                workspace=workspace, contact_id__in={r[1] for r in recent}, date__lte=on
+            )
+            .order_by()
+            .values("contact_id")
+            .annotate(first=models.Min("date"), usual=models.Avg("amount"))
+            .values_list("contact_id", "first", "usual")
+        }
+        if recent
+        else {}
+    )
     latest_sale: dict[int, tuple] = {}
-    for pk, contact_id, day, description in purchases.values_list(
-        "pk", "contact_id", "date", "description"
-    ).order_by("date", "pk"):
-        latest_sale[contact_id] = (day, f"purchase:{pk}", description)
+    for pk, contact_id, day, description, amount in recent:
+        first, usual = history.get(contact_id, (day, None))
+        major = amount is not None and usual is not None and amount >= MAJOR_PURCHASE * usual
+        if day == first or major:
+            latest_sale[contact_id] = (day, f"purchase:{pk}", description)
     deals = scoped(Deal.objects).filter(
         models.Q(won_on__range=(pos_since, on))
         | models.Q(completed_on__range=(since([MomentKind.PROJECT_COMPLETED]), on))
@@ -195,7 +233,8 @@ def moments_on(workspace, on: dt.date, contact_ids=None) -> dict[int, list[Momen
             found[contact_id].append(Moment(contact_id, kind, day, f"answer:{pk}", f"{nps}/10"))
 
     for moments in found.values():
-        moments.sort(key=lambda m: (m.on, m.source), reverse=True)
+        # Newest first; on the same day, the strongest first.
+        moments.sort(key=lambda m: (-m.on.toordinal(), STRENGTH.get(m.kind, 9), m.source))
     return dict(found)
 
 

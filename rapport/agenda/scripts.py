@@ -144,15 +144,15 @@ DEFAULT_SCRIPTS = [
     DefaultScript(
         "apology",
         "Apology for an open issue",
-        "{first_name}, I'm sorry about {issue}. That isn't the experience we want for you, "
-        "and I take responsibility for putting it right. Here is what we'll do, and by "
-        "when. Is there anything else about it that's bothering you?",
+        "{first_name}, I'm sorry. You told us: \u201c{issue}\u201d That isn't the experience "
+        "we want for you, and I take responsibility for putting it right. Here is what we'll "
+        "do, and by when. Is there anything else about it that's bothering you?",
     ),
     DefaultScript(
         "thank_you",
         "Thank-you",
-        "{first_name}, thank you so much for {moment}. It means a great deal to us, and "
-        "we'll make sure it is looked after with the same care you've had from us.",
+        "{first_name}, thank you so much for {moment}. It means a great deal to us, and it "
+        "is the best compliment a business like ours can receive.",
     ),
     DefaultScript(
         "touch",

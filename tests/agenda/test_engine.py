@@ -9,7 +9,7 @@ from rapport.advocacy.actions import record_referral_given, record_testimonial
 from rapport.agenda import engine
 from rapport.agenda.models import Action
 from rapport.clients import actions
-from rapport.clients.models import Stage
+from rapport.clients.models import Contact, Stage
 from rapport.outreach.models import Ask, AskKind, Channel, Outcome
 from tests import factories
 
@@ -182,7 +182,7 @@ def test_permission_comes_due_exactly_on_its_date_in_the_workspace_time_zone(acm
     )
     assert Action.FOLLOW_UP_PERMISSION not in actions_for(acme, ann, dt.date(2026, 6, 30))
     due = actions_for(acme, ann, london_day)[Action.FOLLOW_UP_PERMISSION]
-    assert "2026-07-01" in due.script
+    assert "after 1 July." in due.script  # said as a person would say it
 
     new_york = factories.workspace(
         ann.owner or factories.user("z@example.com"), "NY", "America/New_York"
@@ -358,3 +358,43 @@ def test_the_whole_workspace_is_built_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(25):
         items, _, _ = engine.build(acme, today)
     assert len(items) >= 30
+
+
+def test_a_routine_purchase_is_not_a_point_of_sale_but_a_major_one_is(acme, today):
+    # Regression: every check-up used to open a point-of-sale referral ask.
+    ann = factories.contact(acme, relationship=9, relationship_on=today)
+    days = [today - dt.timedelta(days=183 * k) for k in range(4, 0, -1)]
+    factories.purchases(ann, days, amount=85)
+    factories.purchases(ann, [today - dt.timedelta(days=1)], amount=85)
+    assert Action.ASK_REFERRAL not in actions_for(acme, ann, today)
+    factories.purchases(ann, [today], amount=640)  # a crown
+    found = actions_for(acme, ann, today)
+    assert found[Action.ASK_REFERRAL].moments == ["point_of_sale"]
+
+
+def test_on_the_same_day_praise_leads_over_a_sale(acme, today):
+    # Regression: the purchase's source string sorted first and chose the words.
+    ann = factories.client_with_history(acme, today)
+    factories.purchases(ann, [today], amount=1000)
+    factories.activity(ann, today, signals=["praise"], text="Lovely")
+    item = actions_for(acme, ann, today)[Action.ASK_REFERRAL]
+    assert item.moments[0] == "praise" and item.script_key == "moment_praise"
+
+
+def test_a_future_permission_means_no_earn_first_either(acme, today):
+    # Regression: a new client who agreed "ask me in 90 days" got "earn it first".
+    new = factories.contact(acme, first_name="Nia", relationship=2)
+    factories.purchases(new, [today])
+    actions.record_permission(
+        new, kind="both", ask_after=today + dt.timedelta(days=90), granted_on=today
+    )
+    factories.activity(new, today, signals=["praise"])
+    view = engine.explain(new, today)
+    assert not {i.action for i in view.items} & {Action.EARN_FIRST, *ASKS}
+    assert any("asked to be asked after" in hold for hold in view.holds)
+
+
+def test_an_advocate_is_an_advocate_in_the_touch_reason(acme, today):
+    fan = factories.contact(acme, first_name="Ada", stage=Stage.ADVOCATE)
+    Contact.objects.filter(pk=fan.pk).update(created_at=timezone.now() - dt.timedelta(days=200))
+    assert "the plan for an advocate" in actions_for(acme, fan, today)[Action.TOUCH].why[0]
