@@ -25,12 +25,16 @@ class Job:
 
 def jobs() -> list[Job]:
     from rapport.agenda.tasks import schedule_mornings
+    from rapport.outreach import automation, digest
     from rapport.outreach.tasks import schedule_due
 
     return [
         Job("morning agenda", 60, schedule_mornings),
         # Retries, scheduled sends and claims left by a dead worker.
         Job("outbox sweep", settings.OUTBOX_SWEEP_SECONDS, schedule_due),
+        # After the morning agenda, in each workspace's time zone; once a day each.
+        Job("morning digest", 300, digest.schedule),
+        Job("automation rules", 600, automation.schedule),
     ]
 
 

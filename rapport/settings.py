@@ -33,12 +33,14 @@ def envint(name: str, default: str) -> int:
 
 
 VAR_DIR = Path(os.environ.get("RAPPORT_VAR_DIR", BASE_DIR / "var"))
+# SQLite, uploads and the generated key live here: it must exist before any
+# command (`rapport migrate` on a fresh box with SECRET_KEY set, too).
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def _local_secret_key() -> str:
     # A one-box install gets a key generated once and kept under var/, so
     # sessions survive restarts without anyone having to invent a secret.
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
     path = VAR_DIR / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(50))

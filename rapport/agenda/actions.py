@@ -35,6 +35,8 @@ def ensure_current(workspace) -> None:
 def ask_kind_for(item: AgendaItem) -> str:
     if item.action == Action.UPFRONT_CONTRACT:
         return AskKind.PERMISSION
+    if item.recovery:
+        return AskKind.RECOVERY
     if item.action == Action.REACTIVATE:
         return AskKind.REACTIVATION
     return item.ask_kind or AskKind.REFERRAL

@@ -25,6 +25,7 @@ from django.db.models import Count, Max, Min, Q
 
 from rapport.advocacy.models import Referral, ReferralGiven, Testimonial
 from rapport.agenda import readiness as scoring
+from rapport.agenda import recovery
 from rapport.agenda.models import Action, AgendaDecision, AgendaItem
 from rapport.agenda.moments import POSITIVE, Moment, MomentKind, moments_on
 from rapport.agenda.scripts import bodies_for, render
@@ -103,6 +104,8 @@ class Item:
     moments: list[str] = field(default_factory=list)
     fields: dict[str, str] = field(default_factory=dict)
     readiness: int = 0
+    issue_pk: int | None = None  # a recover item's issue, and its next step
+    step: str = ""
     script: str = ""  # filled by fill_scripts
     name: str = ""
     external_id: str = ""
@@ -151,6 +154,12 @@ def _rhythm(days: int) -> str:
     if days < 60:
         return f"every {round(days / 7)} weeks"
     return f"every {round(days / 30.4)} months"
+
+
+def _and_list(names: list[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 EPOCH = dt.date(1970, 1, 1)
@@ -279,25 +288,25 @@ class Snapshot:
         )
         self.last_touch = np.fmax(np.fmax(last_activity, self.last_purchase), last_ask)
 
-        # Issues: the blocking ones (for the contact and everyone in its
-        # organization) and recent ones of any status (a complaint is
-        # handled once an issue was opened for it).
+        # Issues: where each recovery stands today (recovery.phase) — what it
+        # blocks for the contact and for everyone at its organization — and
+        # recent ones of any status (a complaint is handled once an issue
+        # was opened for it).
         self.blocking_issues: dict[int, list[tuple]] = defaultdict(list)
         self.blocked_orgs: dict[int, list[tuple]] = defaultdict(list)
         self.issue_days: dict[int, list[dt.date]] = defaultdict(list)
         complaint_since = on - dt.timedelta(days=workspace.window_for(MomentKind.COMPLAINT))
         issues = Issue.objects.filter(workspace=workspace, opened_on__lte=on).filter(
-            Q(status__in=Issue.BLOCKING_STATUSES) | Q(opened_on__gte=complaint_since)
+            recovery.recent_filter(on, workspace) | Q(opened_on__gte=complaint_since)
         )
-        for issue in issues.values_list(
-            "pk", "contact_id", "contact__organization_id", "opened_on", "summary", "status"
-        ).order_by("opened_on", "pk"):
-            pk, contact_id, org_id, opened_on, summary, status = issue
-            if status in Issue.BLOCKING_STATUSES:
-                self.blocking_issues[contact_id].append(issue)
-                if org_id:
-                    self.blocked_orgs[org_id].append(issue)
-            self.issue_days[contact_id].append(opened_on)
+        for row in issues.values_list(*recovery.IssueFacts.FIELDS).order_by("opened_on", "pk"):
+            facts = recovery.IssueFacts(*row)
+            state = recovery.phase(facts, on, workspace)
+            if state.blocks_contact:
+                self.blocking_issues[facts.contact_id].append((facts, state))
+            if state.blocks_colleagues and facts.organization_id:
+                self.blocked_orgs[facts.organization_id].append((facts, state))
+            self.issue_days[facts.contact_id].append(facts.opened_on)
 
         self.permissions: dict[int, list[tuple]] = defaultdict(list)
         for perm in (
@@ -523,11 +532,17 @@ class Rules:
         pk = int(s.ids[i])
         org = s.organization[i]
         found = []
-        for issue in s.blocking_issues.get(pk, []):
-            found.append(f"open issue since {issue[3]}: {issue[4][:80]}")
-        for issue in s.blocked_orgs.get(org, []) if org else []:
-            if issue[1] != pk:
-                found.append(f"open issue at their organization since {issue[3]}: {issue[4][:80]}")
+        for facts, state in s.blocking_issues.get(pk, []):
+            if state.step == "wait":
+                found.extend(state.why)
+            else:
+                found.append(f"open issue since {facts.opened_on}: {facts.summary[:80]}")
+        for facts, _ in s.blocked_orgs.get(org, []) if org else []:
+            if facts.contact_id != pk:
+                found.append(
+                    f"open issue at their organization since {facts.opened_on}: "
+                    f"{facts.summary[:80]}"
+                )
         for moment in self.unhandled_complaints(i):
             found.append(f"complained on {moment.on}: \u201c{moment.detail}\u201d")
         return found
@@ -625,19 +640,23 @@ class Rules:
         readiness = int(s.readiness[i])
         stage_rank = int(s.stage_rank[i])
 
-        for issue in s.blocking_issues.get(pk, []):
-            issue_pk, _, _, opened_on, summary, status = issue
+        for facts, state in s.blocking_issues.get(pk, []):
+            if not state.needs_action:
+                continue
+            # One item per step: "done" on the apology does not hide the fix.
             self.add(
                 i,
                 Action.RECOVER,
-                f"issue:{issue_pk}",
+                f"issue:{facts.pk}:{state.step}",
                 [
-                    f"open issue since {opened_on}: {summary[:100]}",
-                    f"status: {Issue.Status(status).label}",
-                    "no ask until it is put right",
+                    *([state.late] if state.late else []),
+                    *state.why,
+                    "no ask until the client confirms it is put right",
                 ],
-                "apology",
-                fields={"issue": summary[:120]},
+                recovery.SCRIPT_FOR_STEP[state.step],
+                fields={"issue": facts.summary[:120].rstrip(". ")},
+                issue_pk=facts.pk,
+                step=state.step,
             )
         for moment in self.unhandled_complaints(i):
             self.add(
@@ -655,23 +674,30 @@ class Rules:
         if blockers:
             self.holds[pk].extend(blockers)
 
-        # Thank-yous are never blocked: gratitude is not an ask.
+        # Thank-yous are never blocked: gratitude is not an ask. Names given
+        # together are thanked together: one thank-you, not one per name.
+        referred = [
+            m for m in moments if m.kind == MomentKind.REFERRAL and m.source.startswith("referral:")
+        ]
+        if referred:
+            names = _and_list(list(dict.fromkeys(m.detail for m in referred)))
+            days = sorted({m.on for m in referred})
+            when = f"on {days[0]}" if len(days) == 1 else f"between {days[0]} and {days[-1]}"
+            self.add(
+                i,
+                Action.THANK,
+                referred[0].source,
+                [f"referred {names} {when}"],
+                "thank_you",
+                moments=[MomentKind.REFERRAL],
+                fields={
+                    "moment": f"introducing {names} to us — we'll look after "
+                    "them with the same care you've had",
+                    "referred_name": names,
+                },
+            )
         for moment in moments:
-            if moment.kind == MomentKind.REFERRAL and moment.source.startswith("referral:"):
-                self.add(
-                    i,
-                    Action.THANK,
-                    moment.source,
-                    [f"referred {moment.detail} on {moment.on}"],
-                    "thank_you",
-                    moments=[MomentKind.REFERRAL],
-                    fields={
-                        "moment": f"introducing {moment.detail} to us — we'll look after them "
-                        "with the same care you've had",
-                        "referred_name": moment.detail,
-                    },
-                )
-            elif moment.kind == MomentKind.TESTIMONIAL and moment.source.startswith("testimonial:"):
+            if moment.kind == MomentKind.TESTIMONIAL and moment.source.startswith("testimonial:"):
                 self.add(
                     i,
                     Action.THANK,
@@ -739,7 +765,8 @@ class Rules:
             if hold:
                 self.holds[pk].append(hold)
             else:
-                referred = moment.detail if moment.source.startswith("referral:") else "them"
+                named = [m.detail for m in referral_moments if m.source.startswith("referral:")]
+                referred = _and_list(list(dict.fromkeys(named))) if named else "them"
                 self.add(
                     i,
                     Action.ASK_MORE_NAMES,
@@ -847,7 +874,8 @@ class Rules:
     def permission_used(self, pk: int, kind: str, ask_after: dt.date) -> bool:
         for ask_kind, asked_on, _ in self.s.recent_asks.get(pk, []):
             covered = kind == PermissionKind.BOTH or kind == ask_kind
-            if covered and asked_on >= ask_after and ask_kind != AskKind.PERMISSION:
+            not_a_favour = ask_kind in (AskKind.PERMISSION, AskKind.RECOVERY)
+            if covered and asked_on >= ask_after and not not_a_favour:
                 return True
         return False
 
@@ -1055,3 +1083,14 @@ def explain(contact, on: dt.date | None = None) -> ContactView:
         holds=list(dict.fromkeys(rules.holds.get(contact.pk, []))),
         items=items,
     )
+
+
+def ask_blockers(contact, on: dt.date | None = None) -> list[str]:
+    """Why no ask may be made to this contact now (open issues, a recovery
+    still under way, an unhandled complaint); empty when none. The outbox
+    asks this again at send time: an issue opened after an ask was queued
+    stops it."""
+    snapshot = Snapshot(contact.workspace, on or contact.workspace.today(), [contact.pk])
+    if not len(snapshot.ids):
+        return ["the contact no longer exists"]
+    return Rules(snapshot).blockers(0)

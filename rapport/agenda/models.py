@@ -84,6 +84,14 @@ class AgendaItem(WorkspaceOwned):
         return self.why.splitlines()
 
     @property
+    def recovery(self) -> tuple[int, str] | None:
+        """(issue id, next step) of a recover item about an issue."""
+        parts = self.key.split(":")
+        if self.action == Action.RECOVER and parts[0] == "issue" and len(parts) == 3:
+            return int(parts[1]), parts[2]
+        return None
+
+    @property
     def ask_kind(self) -> str | None:
         return ASK_ACTIONS.get(self.action)
 

@@ -149,6 +149,20 @@ DEFAULT_SCRIPTS = [
         "do, and by when. Is there anything else about it that's bothering you?",
     ),
     DefaultScript(
+        "recovery_fix",
+        "Planning the fix",
+        "Decide who puts right \u201c{issue}\u201d and by which date, then tell {first_name} "
+        "both: \u201c{first_name}, {me} here. I have asked our best person to deal with this, "
+        "and it will be sorted by then. I'll call you myself once it is done.\u201d",
+    ),
+    DefaultScript(
+        "recovery_confirm",
+        "Is it fixed for you?",
+        "{first_name}, it's {me} from {business}. We have put right what went wrong "
+        "(\u201c{issue}\u201d). Is it fixed for you now? If anything still isn't right, "
+        "tell me and I'll deal with it personally.",
+    ),
+    DefaultScript(
         "thank_you",
         "Thank-you",
         "{first_name}, thank you so much for {moment}. It means a great deal to us, and it "

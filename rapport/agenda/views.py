@@ -1,7 +1,9 @@
 import contextlib
 import datetime as dt
 
+from django import forms
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -11,6 +13,8 @@ from rapport.agenda import actions, engine
 from rapport.agenda.forms import OutcomeForm, ScriptForm, SnoozeForm
 from rapport.agenda.models import ASK_ACTIONS, Action, AgendaItem, Script
 from rapport.agenda.scripts import DEFAULTS_BY_KEY, MERGE_FIELDS
+from rapport.clients import actions as clients
+from rapport.clients.models import Issue
 from rapport.outreach.models import Outcome
 from rapport.workspaces.access import get_in_workspace, owner_required, workspace_required
 
@@ -45,6 +49,7 @@ def today(request):
         "actions": Action.choices,
         "today": workspace.today(),
         "outcome_actions": OUTCOME_ACTIONS,
+        "members": get_user_model().objects.filter(memberships__workspace=workspace),
         "nav": "today",
     }
     return TemplateResponse(request, "agenda/today.html", context)
@@ -70,6 +75,7 @@ def _after(request, item, message, *, form=None, snooze_form=None, status=200):
             "snooze_form": snooze_form,
             "today": request.workspace.today(),
             "outcome_actions": OUTCOME_ACTIONS,
+            "members": get_user_model().objects.filter(memberships__workspace=request.workspace),
         }
         return TemplateResponse(request, "agenda/today.html#item", context, status=status)
     if form is not None or snooze_form is not None:
@@ -105,6 +111,55 @@ def outcome(request, pk):
         Outcome.LATER: f"Recorded: ask again on {data.get('ask_after')}.",
         Outcome.DECLINED: "Recorded: they declined. No ask for a while.",
     }.get(ask.outcome, "Recorded.")
+    return _after(request, item, message)
+
+
+class FixForm(forms.Form):
+    owner = forms.ModelChoiceField(queryset=None, required=False)
+    due = forms.DateField()
+    plan = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args, workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = get_user_model().objects.filter(
+            memberships__workspace=workspace
+        )
+
+
+@workspace_required
+@require_POST
+def recover(request, pk):
+    """The next step of a service recovery, from its agenda item."""
+    item = _item(request, pk)
+    if not item.recovery:
+        raise Http404("This item is not a recovery.")
+    issue = get_in_workspace(
+        Issue.objects.select_related("contact"), request.workspace, pk=item.recovery[0]
+    )
+    today = request.workspace.today()
+    step = request.POST.get("step")
+    if step == "acknowledge":
+        clients.acknowledge_issue(issue, on=today)
+        message = "Apology recorded. Next: plan the fix."
+    elif step == "plan":
+        form = FixForm(request.POST, workspace=request.workspace)
+        if not form.is_valid():
+            messages.error(request, "Plan the fix with a due date.")
+            return redirect("agenda:today")
+        data = form.cleaned_data
+        clients.plan_fix(issue, owner=data["owner"], due=data["due"], plan=data["plan"], on=today)
+        message = f"Fix planned for {data['due']}."
+    elif step == "resolve":
+        clients.resolve_issue(issue, on=today, resolution=request.POST.get("resolution", "")[:500])
+        message = "Resolved. Next: ask them whether it is fixed for them."
+    elif step == "confirm":
+        clients.confirm_issue(issue, on=today)
+        message = f"Confirmed. Asks resume after {request.workspace.recovery_wait_days} days."
+    elif step == "reopen":
+        clients.reopen_issue(issue, words=request.POST.get("words", "")[:1000])
+        message = "Reopened: it is not fixed yet."
+    else:
+        raise Http404("Unknown step.")
     return _after(request, item, message)
 
 

@@ -327,13 +327,43 @@ def open_issue(
     return issue
 
 
-def resolve_issue(issue: Issue, *, on: dt.date, resolution: str = "") -> None:
+def _issue_step(issue: Issue, status: str, **fields) -> None:
     with changing():
-        issue.status = Issue.Status.RESOLVED
-        issue.resolved_on = on
-        issue.resolution = resolution
-        issue.save(update_fields=["status", "resolved_on", "resolution"])
+        issue.status = status
+        for name, value in fields.items():
+            setattr(issue, name, value)
+        issue.save(update_fields=["status", *fields])
         facts_changed(issue.contact.workspace, _with_colleagues(issue.contact))
+
+
+def acknowledge_issue(issue: Issue, *, on: dt.date) -> None:
+    """The apology was made."""
+    _issue_step(issue, Issue.Status.ACKNOWLEDGED, acknowledged_on=on)
+
+
+def plan_fix(issue: Issue, *, owner, due: dt.date, plan: str = "", on: dt.date) -> None:
+    fields = {"fix_owner": owner, "fix_due": due, "fix_plan": plan}
+    if not issue.acknowledged_on:
+        fields["acknowledged_on"] = on
+    _issue_step(issue, Issue.Status.FIX_PLANNED, **fields)
+
+
+def resolve_issue(issue: Issue, *, on: dt.date, resolution: str = "") -> None:
+    """Put right; asks still wait for the client's confirmation."""
+    _issue_step(issue, Issue.Status.RESOLVED, resolved_on=on, resolution=resolution)
+
+
+def confirm_issue(issue: Issue, *, on: dt.date) -> None:
+    """The client says it is fixed: the waiting period starts."""
+    _issue_step(issue, Issue.Status.CONFIRMED, confirmed_on=on, resolved_on=issue.resolved_on or on)
+
+
+def reopen_issue(issue: Issue, *, words: str) -> None:
+    """The client says it is not fixed: back to the start, with their words."""
+    summary = (
+        f"{issue.summary}\n\nNot fixed, they said: {words}".strip() if words else issue.summary
+    )
+    _issue_step(issue, Issue.Status.OPEN, summary=summary, resolved_on=None, acknowledged_on=None)
 
 
 def _with_colleagues(contact: Contact) -> list[int]:

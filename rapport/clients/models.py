@@ -323,7 +323,10 @@ class IssueQuerySet(WorkspaceQuerySet):
 
 
 class Issue(WorkspaceOwned):
-    """A service problem. Open until resolved; while open, no ask is made."""
+    """A service problem, and its recovery: opened → apology made → fix
+    planned → resolved → confirmed by the client. No ask is made until the
+    client confirms (or, silent, a set time after the resolution passes),
+    and then only after a waiting period (see rapport.agenda.recovery)."""
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -338,8 +341,15 @@ class Issue(WorkspaceOwned):
     opened_on = models.DateField()
     summary = models.TextField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    acknowledged_on = models.DateField(null=True, blank=True)
+    fix_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    fix_due = models.DateField(null=True, blank=True)
+    fix_plan = models.TextField(blank=True)
     resolved_on = models.DateField(null=True, blank=True)
     resolution = models.TextField(blank=True)
+    confirmed_on = models.DateField(null=True, blank=True)
     # The activity whose words revealed the problem, when there was one.
     source_activity = models.ForeignKey(
         Activity, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -1,6 +1,9 @@
+import datetime as dt
+
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
@@ -148,7 +151,14 @@ def render_contact(request, contact, status=200, **forms):
         "entries": entries,
         "more": more,
         "today": today,
-        "open_issues": contact.issues.filter(status__in=Issue.BLOCKING_STATUSES),
+        # Open ones, and fixed ones still waiting for the client's word.
+        "open_issues": contact.issues.filter(
+            Q(status__in=Issue.BLOCKING_STATUSES)
+            | Q(
+                status=Issue.Status.RESOLVED,
+                resolved_on__gt=today - dt.timedelta(days=workspace.recovery_confirm_days),
+            )
+        ),
         "permissions": contact.permissions.filter(ask_after__gte=today),
         "deals": contact.deals.all(),
         "activity_form": forms.get("activity_form") or ActivityForm(initial={"occurred_on": today}),
@@ -165,6 +175,7 @@ def render_contact(request, contact, status=200, **forms):
         "resolve_form": ResolveIssueForm(),
         "agenda_items": agenda_items,
         "outcome_actions": OUTCOME_ACTIONS,
+        "members": get_user_model().objects.filter(memberships__workspace=workspace),
         "nav": "contacts",
     }
     template = "clients/contact_detail.html#body" if request.htmx else "clients/contact_detail.html"

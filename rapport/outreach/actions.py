@@ -46,6 +46,7 @@ def start_ask(
     by=None,
     page: bool = True,
     automation_key: str | None = None,
+    issue=None,
 ) -> Ask:
     """Record an ask; with a client page (email, SMS, QR/link) it gets a token."""
     workspace = contact.workspace
@@ -59,6 +60,7 @@ def start_ask(
             asked_on=workspace.today(),
             asked_by=by,
             automation_key=automation_key,
+            issue=issue,
         )
         if page:
             ask.open_page()
@@ -169,33 +171,42 @@ def answer_questionnaire(ask: Ask, *, nps: int, experience: str, improve: str, w
     return answer
 
 
-def _notify_owner(contact: Contact, answer: QuestionnaireAnswer) -> None:
+def _owner_addresses(contact: Contact) -> list[str]:
     from rapport.workspaces.models import Membership, Role
 
-    recipients = (
-        [contact.owner.email]
-        if contact.owner and contact.owner.email
-        else list(
-            Membership.objects.filter(workspace=contact.workspace, role=Role.OWNER)
-            .exclude(user__email="")
-            .values_list("user__email", flat=True)
-        )
+    if contact.owner and contact.owner.email:
+        return [contact.owner.email]
+    return list(
+        Membership.objects.filter(workspace=contact.workspace, role=Role.OWNER)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
     )
+
+
+def _notify_owner_text(contact: Contact, *, subject: str, text: str, key: str) -> None:
     link = compose.absolute(f"/contacts/{contact.pk}/")
-    text = (
-        f"{contact.name} rated {contact.workspace.name} {answer.nps}/10.\n\n"
-        f"How they experienced the service: {answer.experience or '-'}\n"
-        f"What could have been better: {answer.improve or '-'}\n\n"
-        f"An issue was opened; no ask will be made until it is put right.\n{link}\n"
-    )
-    for email in recipients:
+    for email in _owner_addresses(contact):
         compose.team_email(
             contact.workspace,
             to=email,
-            subject=f"{contact.name} rated you {answer.nps}/10",
-            text=text,
-            key=f"detractor:{answer.pk}:{email}",
+            subject=subject,
+            text=f"{text}\n{link}\n",
+            key=f"{key}:{email}",
         )
+
+
+def _notify_owner(contact: Contact, answer: QuestionnaireAnswer) -> None:
+    _notify_owner_text(
+        contact,
+        subject=f"{contact.name} rated you {answer.nps}/10",
+        text=(
+            f"{contact.name} rated {contact.workspace.name} {answer.nps}/10.\n\n"
+            f"How they experienced the service: {answer.experience or '-'}\n"
+            f"What could have been better: {answer.improve or '-'}\n\n"
+            "An issue was opened; no ask will be made until it is put right."
+        ),
+        key=f"detractor:{answer.pk}",
+    )
 
 
 def answer_later(ask: Ask, ask_after: dt.date) -> Permission:
@@ -214,6 +225,30 @@ def answer_later(ask: Ask, ask_after: dt.date) -> Permission:
         ask.outcome, ask.outcome_at = Outcome.LATER, timezone.now()
         ask.save(update_fields=["outcome", "outcome_at"])
     return permission
+
+
+def answer_fixed(ask: Ask, *, fixed: bool, words: str) -> None:
+    """The client's answer to "is it fixed for you?"."""
+    from rapport.clients.actions import confirm_issue, reopen_issue
+
+    issue = ask.issue
+    with changing():
+        if not _claim_answer(ask):
+            raise AlreadyAnswered
+        if fixed:
+            confirm_issue(issue, on=ask.workspace.today())
+        else:
+            reopen_issue(issue, words=words or "(no details given)")
+            _notify_owner_text(
+                ask.contact,
+                subject=f"{ask.contact.name}: not fixed yet",
+                text=f"{ask.contact.name} says the problem is not fixed.\n\n"
+                f"The issue: {issue.summary}\n\nTheir words: {words or '-'}\n",
+                key=f"not-fixed:{ask.pk}",
+            )
+        ask.outcome = Outcome.YES if fixed else Outcome.PROBLEM
+        ask.outcome_at = timezone.now()
+        ask.save(update_fields=["outcome", "outcome_at"])
 
 
 # -- unsubscribe, suppression, erasure -----------------------------------

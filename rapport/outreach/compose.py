@@ -117,6 +117,7 @@ BUTTON_FOR_PAGE = {
     "testimonial": "Write a few words",
     "questionnaire": "Answer two questions",
     "later": "Choose a date",
+    "fixed": "Tell us",
 }
 
 

@@ -189,3 +189,18 @@ class LaterForm(forms.Form):
         if day > self.today + dt.timedelta(days=3 * 365):
             raise ValidationError("Please choose a date within the next three years.")
         return day
+
+
+class FixedForm(forms.Form):
+    fixed = forms.TypedChoiceField(
+        label="Is it fixed for you?",
+        coerce=lambda value: value == "yes",
+        choices=[("yes", "Yes, it's fixed"), ("no", "No, not yet")],
+        widget=forms.RadioSelect,
+    )
+    words = forms.CharField(
+        label="Anything you would like us to know? (optional)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=3000,
+    )

@@ -30,6 +30,9 @@ class AskKind(models.TextChoices):
     # The upfront contract asks for permission to ask later; it does not
     # count against the referral cooldown.
     PERMISSION = "permission", "Permission to ask later"
+    # "Is it fixed for you?" after a service recovery: not an ask for a
+    # favour, so it counts against no cooldown either.
+    RECOVERY = "recovery", "Is it fixed?"
 
 
 class Channel(models.TextChoices):
@@ -47,6 +50,8 @@ class Outcome(models.TextChoices):
     LATER = "later", "Ask me later"
     DECLINED = "declined", "Declined"
     NO_ANSWER = "no_answer", "No answer"
+    # The conversation revealed a problem (or "it is not fixed"): an issue.
+    PROBLEM = "problem", "Revealed a problem"
 
 
 # Which client page an ask of each kind opens.
@@ -56,12 +61,13 @@ PAGE_FOR_KIND = {
     AskKind.FEEDBACK: "questionnaire",
     AskKind.REACTIVATION: "questionnaire",
     AskKind.PERMISSION: "later",
+    AskKind.RECOVERY: "fixed",
 }
 
 
 class AskQuerySet(WorkspaceQuerySet):
     def counting_for_cooldown(self):
-        return self.exclude(kind=AskKind.PERMISSION)
+        return self.exclude(kind__in=[AskKind.PERMISSION, AskKind.RECOVERY])
 
     def by_token(self, token: str):
         """The ask a client page token opens, or None. Expired ones included:
@@ -94,6 +100,10 @@ class Ask(WorkspaceOwned):
     # An automated ask remembers the rule that made it (and its fact), so a
     # rule never asks twice for the same reason.
     automation_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    # The issue a recovery ask ("is it fixed for you?") is about.
+    issue = models.ForeignKey(
+        "clients.Issue", null=True, blank=True, on_delete=models.CASCADE, related_name="asks"
+    )
 
     objects = AskQuerySet.as_manager()
 

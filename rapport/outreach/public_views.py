@@ -12,11 +12,14 @@ import json
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.decorators import decorator_from_middleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from rapport.middleware import NullOriginCsrfMiddleware
 from rapport.outreach import actions, ratelimit
 from rapport.outreach.forms import (
+    FixedForm,
     LaterForm,
     NamesForm,
     QuestionnaireForm,
@@ -36,6 +39,11 @@ CONTENT_SECURITY_POLICY = (
 # one a minute — a page is answered once; the rest are double taps.
 PER_IP = (20, 1 / 3)
 PER_TOKEN = (5, 1 / 60)
+
+
+# The site-wide CSRF middleware steps aside for these views (csrf_exempt) and
+# this per-view check, which accepts the null origin, takes its place.
+csrf_protect_null_origin = decorator_from_middleware(NullOriginCsrfMiddleware)
 
 
 def client_page(view):
@@ -91,8 +99,10 @@ def _answered(request, ask):
     )
 
 
+@csrf_exempt
 @client_page
 @require_http_methods(["GET", "POST"])
+@csrf_protect_null_origin
 @ratelimit.limited(per_ip=PER_IP, per_token=PER_TOKEN)
 def page(request, token):
     ask, refused = _open(request, token)
@@ -100,9 +110,12 @@ def page(request, token):
         return refused
     if ask.answered_at:
         return _answered(request, ask)
-    handler = {"names": _names, "testimonial": _testimonial, "questionnaire": _questionnaire}.get(
-        ask.page
-    )
+    handler = {
+        "names": _names,
+        "testimonial": _testimonial,
+        "questionnaire": _questionnaire,
+        "fixed": _fixed,
+    }.get(ask.page)
     if handler is None:
         return redirect("outreach:later", token=token)
     return handler(request, ask, token)
@@ -188,8 +201,31 @@ def _questionnaire(request, ask, token):
     return _render(request, ask, "outreach/public/questionnaire.html", form, token)
 
 
+def _fixed(request, ask, token):
+    if ask.issue is None:
+        return _problem(
+            request, ask.workspace, "Nothing to confirm", "This issue was removed.", 404
+        )
+    form = FixedForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        fixed = form.cleaned_data["fixed"]
+        try:
+            actions.answer_fixed(ask, fixed=fixed, words=form.cleaned_data["words"])
+        except actions.AlreadyAnswered:
+            return _answered(request, ask)
+        text = (
+            "Thank you for letting us know — we are glad it is sorted."
+            if fixed
+            else "We are sorry it is not right yet. We have reopened it and will be in touch."
+        )
+        return _thanks(request, ask, text)
+    return _render(request, ask, "outreach/public/fixed.html", form, token)
+
+
+@csrf_exempt
 @client_page
 @require_http_methods(["GET", "POST"])
+@csrf_protect_null_origin
 @ratelimit.limited(per_ip=PER_IP, per_token=PER_TOKEN)
 def later(request, token):
     ask, refused = _open(request, token)

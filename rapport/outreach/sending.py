@@ -81,7 +81,9 @@ def deliver(message_pk: int, worker: str | None = None) -> Outcome:
     worker = worker or worker_name()
     if not claim(message_pk, worker):
         return Outcome(message_pk, "not-due")
-    message = OutboundMessage.objects.select_related("workspace", "contact").get(pk=message_pk)
+    message = OutboundMessage.objects.select_related("workspace", "contact", "ask").get(
+        pk=message_pk
+    )
     blocked = _consent_problem(message)
     if blocked:
         _finish(message, worker, status=Status.SUPPRESSED, last_error=blocked)
@@ -151,6 +153,14 @@ def _consent_problem(message: OutboundMessage) -> str:
         return f"no {channel} consent"
     if Suppression.objects.covers(message.workspace, channel, message.to_address):
         return "the address is on the suppression list"
+    if message.kind == OutboundMessage.Kind.ASK and not (
+        message.ask and message.ask.kind == "recovery"
+    ):
+        from rapport.agenda.engine import ask_blockers
+
+        blockers = ask_blockers(contact)
+        if blockers:
+            return f"no ask while: {blockers[0]}"
     return ""
 
 
@@ -170,14 +180,11 @@ def _over_daily_limit(message: OutboundMessage) -> dt.datetime | None:
 
 
 def _suppress(message: OutboundMessage, reason: str) -> None:
-    from rapport.outreach.models import address_hash
+    # The same path as a bounce reported by webhook: consent withdrawn and
+    # other queued messages to the address stopped at once.
+    from rapport.outreach.actions import suppress
 
-    Suppression.objects.get_or_create(
-        workspace=message.workspace,
-        channel=message.channel,
-        address_hash=address_hash(message.to_address),
-        defaults={"address": message.to_address, "reason": reason},
-    )
+    suppress(message.workspace, message.channel, message.to_address, reason)
 
 
 def _send(message: OutboundMessage) -> str:

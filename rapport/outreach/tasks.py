@@ -20,9 +20,16 @@ def deliver_due() -> int:
 
 def schedule_due() -> int:
     """Scheduler job: hand the sweep to the task worker when work is waiting."""
+    from django_tasks_db.models import DBTaskResult
+
     from rapport.outreach.models import OutboundMessage
 
-    if OutboundMessage.objects.due().exists():
-        deliver_due.enqueue()
-        return 1
-    return 0
+    if not OutboundMessage.objects.due().exists():
+        return 0
+    # One sweep waiting is enough: don't pile them up behind a backlog. (Not
+    # counting RUNNING ones: a sweep whose worker was killed stays RUNNING.)
+    waiting = DBTaskResult.objects.filter(status="READY", task_path=deliver_due.module_path)
+    if waiting.exists():
+        return 0
+    deliver_due.enqueue()
+    return 1

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.outreach import public_views, views
+from rapport.outreach import calendar, public_views, settings_views, views
 
 app_name = "outreach"
 
@@ -21,4 +21,12 @@ urlpatterns = [
     path("u/<str:token>/", public_views.unsubscribe, name="unsubscribe"),
     path("hooks/<str:token>/email/", public_views.email_events, name="email_events"),
     path("hooks/<str:token>/sms/", public_views.sms_inbound, name="sms_inbound"),
+    # Each user's calendar feed and digest, and the workspace's automation rules.
+    path("settings/me/", settings_views.personal, name="personal_settings"),
+    path("settings/me/calendar/", settings_views.feed_create, name="feed_create"),
+    path("settings/me/calendar/off/", settings_views.feed_off, name="feed_off"),
+    path("settings/me/digest/", settings_views.digest_toggle, name="digest_toggle"),
+    path("settings/automation/", settings_views.automation_settings, name="automation"),
+    # The private calendar feed: no login, an unguessable token.
+    path("calendar/<str:token>.ics", calendar.calendar_feed, name="calendar_feed"),
 ]

@@ -28,6 +28,7 @@ SCRIPT_FOR_KIND = {
     AskKind.FEEDBACK: "feedback",
     AskKind.REACTIVATION: "reactivation",
     AskKind.PERMISSION: "upfront_contract",
+    AskKind.RECOVERY: "recovery_confirm",
 }
 SUBJECT_FOR_KIND = {
     AskKind.REFERRAL: "A small favour, {first_name}?",
@@ -35,6 +36,7 @@ SUBJECT_FOR_KIND = {
     AskKind.FEEDBACK: "How did we do, {first_name}?",
     AskKind.REACTIVATION: "We miss you, {first_name}",
     AskKind.PERMISSION: "Thank you for choosing {business}",
+    AskKind.RECOVERY: "Is it fixed for you, {first_name}?",
 }
 
 
@@ -81,11 +83,31 @@ def _fields(contact: Contact, workspace, user) -> dict[str, str]:
     }
 
 
+def _issue_for(request, contact, item):
+    from rapport.clients.models import Issue
+
+    pk = (
+        item.recovery[0]
+        if item and item.recovery
+        else request.GET.get("issue") or request.POST.get("issue")
+    )
+    if not pk or not str(pk).isdigit():
+        return None
+    return Issue.objects.in_workspace(contact.workspace).filter(pk=pk, contact=contact).first()
+
+
 def _item_for(request, contact):
     pk = request.GET.get("item") or request.POST.get("item")
     if not pk or not str(pk).isdigit():
         return None
     return AgendaItem.objects.in_workspace(request.workspace).filter(pk=pk, contact=contact).first()
+
+
+def _ask_problem(contact: Contact, kind: str) -> str:
+    if kind == AskKind.RECOVERY:
+        return ""
+    blockers = engine.ask_blockers(contact)
+    return f"No ask now — {blockers[0]}." if blockers else ""
 
 
 def _channel_problem(contact: Contact, channel: str) -> str:
@@ -121,6 +143,11 @@ def compose_ask(request, pk, channel):
     if kind not in AskKind.values:
         kind = AskKind.REFERRAL
     fields = _fields(contact, workspace, request.user)
+    issue = _issue_for(request, contact, item) if kind == AskKind.RECOVERY else None
+    if kind == AskKind.RECOVERY and issue is None:
+        raise Http404("Which issue is this about?")
+    if issue:
+        fields["issue"] = issue.summary[:120].rstrip(". ")
     if item:
         engine.fill_scripts(workspace, [item])
         body = item.script
@@ -128,7 +155,7 @@ def compose_ask(request, pk, channel):
         body = render(bodies_for(workspace).get(SCRIPT_FOR_KIND[kind], ""), fields)
     initial = {"kind": kind, "body": body, "subject": render(SUBJECT_FOR_KIND[kind], fields)}
     form = ComposeForm(request.POST or None, initial=initial, channel=channel, tz=workspace.tzinfo)
-    problem = _channel_problem(contact, channel)
+    problem = _ask_problem(contact, kind) or _channel_problem(contact, channel)
     preview = None
     if request.method == "POST" and form.is_valid() and not problem:
         data = form.cleaned_data
@@ -136,7 +163,12 @@ def compose_ask(request, pk, channel):
             preview = _preview(workspace, data, channel)
         else:
             ask = actions.start_ask(
-                contact, kind=data["kind"], channel=channel, script=data["body"], by=request.user
+                contact,
+                kind=data["kind"],
+                channel=channel,
+                script=data["body"],
+                by=request.user,
+                issue=issue if data["kind"] == AskKind.RECOVERY else None,
             )
             if channel == Channel.EMAIL:
                 compose.ask_email(
@@ -163,6 +195,7 @@ def compose_ask(request, pk, channel):
         "problem": problem,
         "preview": preview,
         "item": item,
+        "issue": issue,
         "nav": "today",
     }
     return TemplateResponse(
@@ -195,7 +228,14 @@ def qr_ask(request, pk):
     if kind not in AskKind.values:
         kind = AskKind.REFERRAL
     item = _item_for(request, contact)
-    ask = actions.start_ask(contact, kind=kind, channel=Channel.LINK, by=request.user)
+    issue = _issue_for(request, contact, item) if kind == AskKind.RECOVERY else None
+    if kind == AskKind.RECOVERY and issue is None:
+        raise Http404("Which issue is this about?")
+    problem = _ask_problem(contact, kind)
+    if problem:
+        messages.error(request, problem)
+        return redirect("clients:detail", pk=contact.pk)
+    ask = actions.start_ask(contact, kind=kind, channel=Channel.LINK, by=request.user, issue=issue)
     if item:
         mark_asked(item, by=request.user)
     return redirect("outreach:card", pk=ask.pk)

@@ -104,6 +104,14 @@ class Workspace(models.Model):
     # Claimed by the scheduler with a conditional UPDATE, so that several
     # workers never enqueue the same morning refresh twice.
     agenda_scheduled_on = models.DateField(null=True, blank=True, editable=False)
+    recovery_confirm_days = models.PositiveSmallIntegerField(
+        default=14,
+        help_text="After a fix, wait this long for the client to confirm; silence then counts "
+        "as yes.",
+    )
+    recovery_wait_days = models.PositiveSmallIntegerField(
+        default=30, help_text="After a recovery is confirmed, no ask for this many days."
+    )
     recall_interval_days = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
@@ -169,7 +177,7 @@ class Membership(models.Model):
     # The morning digest of the day's top agenda items (an opt-in email).
     wants_digest = models.BooleanField(default=False)
     # The private calendar feed: a token in the URL (stored hashed), revocable.
-    feed_token_hash = models.CharField(max_length=64, blank=True, editable=False)
+    feed_token_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
 
     class Meta:
         constraints = [

@@ -64,7 +64,9 @@ def test_open_issue_blocks_every_ask_and_a_resolved_one_no_longer_does(acme, tod
         ann, kind="both", ask_after=today, granted_on=today - dt.timedelta(days=90)
     )
     factories.referral(ann, today)
-    issue = actions.open_issue(ann, "Invoice charged twice", opened_on=today)
+    issue = actions.open_issue(
+        ann, "Invoice charged twice", opened_on=today - dt.timedelta(days=60)
+    )
 
     blocked = actions_for(acme, ann, today)
     assert not ASKS & set(blocked)
@@ -72,7 +74,9 @@ def test_open_issue_blocks_every_ask_and_a_resolved_one_no_longer_does(acme, tod
     assert blocked[Action.RECOVER].script_key == "apology"
     assert Action.THANK in blocked  # gratitude is not an ask
 
-    actions.resolve_issue(issue, on=today)
+    # Put right, confirmed by the client, and the waiting period over.
+    actions.resolve_issue(issue, on=today - dt.timedelta(days=50))
+    actions.confirm_issue(issue, on=today - dt.timedelta(days=40))
     unblocked = actions_for(acme, ann, today)
     assert Action.RECOVER not in unblocked
     assert {Action.FOLLOW_UP_PERMISSION, Action.ASK_MORE_NAMES} <= set(unblocked)
@@ -105,7 +109,7 @@ def test_a_complaint_in_the_text_blocks_asks_and_proposes_an_issue(acme, today):
     found = actions_for(acme, ann, today)
     assert [
         i.key for i in engine.build(acme, today, [ann.pk])[0] if i.action == Action.RECOVER
-    ] == [f"issue:{ann.issues.get().pk}"]
+    ] == [f"issue:{ann.issues.get().pk}:apologise"]
 
 
 @pytest.mark.parametrize("stage", [Stage.SUSPECT, Stage.PROSPECT])

@@ -67,7 +67,9 @@ def test_open_and_resolve_an_issue_from_the_contact_page(alice_client, acme, tod
     )
     issue.refresh_from_db()
     assert (issue.status, issue.resolved_on, issue.resolution) == ("resolved", today, "Re-cemented")
-    assert AgendaItem.objects.filter(contact=ann, action="ask_referral").exists()
+    # Fixed, but no ask until the client confirms: the next step is to ask them.
+    keys = set(AgendaItem.objects.filter(contact=ann).values_list("key", flat=True))
+    assert keys == {f"issue:{issue.pk}:confirm"}
 
 
 def test_a_complaint_in_a_note_offers_to_open_an_issue(alice_client, acme, today):

@@ -40,8 +40,13 @@ def theirs(bright, bob, today):
 
     ask = outreach.start_ask(ann, kind="referral", channel="link", by=bob)
     message = OutboundMessage.objects.create(
-        workspace=bright, kind="ask", contact=ann, to_address="ann@example.com", body_text="x",
-        idempotency_key="iso-test", status="failed",
+        workspace=bright,
+        kind="ask",
+        contact=ann,
+        to_address="ann@example.com",
+        body_text="x",
+        idempotency_key="iso-test",
+        status="failed",
     )
     testimonial = record_testimonial(ann, "Great", on=today)
     testimonial.photo.save("p.jpg", ContentFile(b"\xff\xd8\xff"), save=True)
@@ -54,6 +59,7 @@ def theirs(bright, bob, today):
         "invitation": invitation,
         "batch": "0123456789abcdef0123456789abcdef",
         "ask": ask,
+        "recover_item": AgendaItem.objects.get(workspace=bright, action="recover"),
         "message": message,
         "testimonial": testimonial,
     }
@@ -105,6 +111,7 @@ CASES = {
     "agenda:outcome": ("post", "item", {"outcome": "declined", "channel": "phone"}),
     "agenda:done": ("post", "item", {}),
     "agenda:snooze": ("post", "item", {"days": "7"}),
+    "agenda:recover": ("post", "recover_item", {"step": "acknowledge"}),
     "workspaces:switch": ("post", "workspace", {}),
     "workspaces:member_role": ("post", "membership", {"role": "member"}),
     "workspaces:member_remove": ("post", "membership", {}),
@@ -128,6 +135,8 @@ EXEMPT = {
     "outreach:email_events": "provider webhook, authenticated by its token (tests/outreach)",
     "outreach:sms_inbound": "provider webhook, authenticated by its token (tests/outreach)",
     "outreach:logo": "public by design: a workspace's logo brands its client pages",
+    "outreach:calendar_feed": "private calendar feed, no login, by unguessable token; isolation "
+    "and revocation tested in tests/outreach/test_calendar.py",
 }
 
 

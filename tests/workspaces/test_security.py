@@ -58,9 +58,15 @@ def ours(acme, alice, today):
         "batch": "0" * 32,
         "workspace": acme,
         "ask": start_ask(ann, kind="referral", channel="link", by=alice),
+        "recover_item": AgendaItem.objects.get(workspace=acme, action="recover"),
         "message": OutboundMessage.objects.create(
-            workspace=acme, kind="ask", contact=ann, to_address="a@example.com", body_text="x",
-            idempotency_key="csrf-test", status="failed",
+            workspace=acme,
+            kind="ask",
+            contact=ann,
+            to_address="a@example.com",
+            body_text="x",
+            idempotency_key="csrf-test",
+            status="failed",
         ),
     }
 

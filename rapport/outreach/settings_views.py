@@ -1,0 +1,116 @@
+"""Settings pages of outreach: each user's calendar feed and morning digest,
+and the workspace's automation rules (owners change them; members see them)."""
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_POST
+
+from rapport.outreach import automation, calendar
+from rapport.workspaces.access import workspace_required
+from rapport.workspaces.models import Membership
+
+
+def _personal(request, feed_url: str | None = None):
+    membership = request.membership
+    context = {
+        "feed_on": bool(membership.feed_token_hash),
+        "feed_url": feed_url,
+        "webcal_url": feed_url.replace("https://", "webcal://", 1).replace(
+            "http://", "webcal://", 1
+        )
+        if feed_url
+        else None,
+        "wants_digest": membership.wants_digest,
+        "digest_size": 10,
+    }
+    response = TemplateResponse(request, "outreach/settings_personal.html", context)
+    if feed_url:
+        # The page shows a secret once: no copy kept by the browser or a proxy.
+        response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@workspace_required
+def personal(request):
+    return _personal(request)
+
+
+@workspace_required
+@require_POST
+def feed_create(request):
+    """Make (or replace) the feed link and show it, this once."""
+    token = calendar.issue_token(request.membership)
+    return _personal(request, calendar.feed_url(token))
+
+
+@workspace_required
+@require_POST
+def feed_off(request):
+    calendar.turn_off(request.membership)
+    messages.success(request, "Your calendar feed is off: its link no longer works.")
+    return redirect("outreach:personal_settings")
+
+
+@workspace_required
+@require_POST
+def digest_toggle(request):
+    wants = request.POST.get("wants_digest") in ("on", "true", "1")
+    Membership.objects.filter(pk=request.membership.pk).update(wants_digest=wants)
+    messages.success(
+        request,
+        "The morning digest is on: it comes after the agenda is built each morning."
+        if wants
+        else "The morning digest is off.",
+    )
+    return redirect("outreach:personal_settings")
+
+
+class AutomationForm(forms.Form):
+    def __init__(self, *args, workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = automation.rule_settings(workspace)
+        for rule in automation.RULES:
+            setting = current[rule.name]
+            self.fields[f"{rule.name}_enabled"] = forms.BooleanField(
+                label="On", required=False, initial=setting.enabled
+            )
+            self.fields[f"{rule.name}_days"] = forms.IntegerField(
+                label=rule.days_label, min_value=1, max_value=rule.max_days, initial=setting.days
+            )
+        self.current = current
+
+    def rules(self):
+        for rule in automation.RULES:
+            yield {
+                "rule": rule,
+                "enabled": self[f"{rule.name}_enabled"],
+                "days": self[f"{rule.name}_days"],
+                "explanation": rule.explanation.format(days=self.current[rule.name].days),
+            }
+
+    def settings(self) -> dict[str, automation.Setting]:
+        data = self.cleaned_data
+        return {
+            rule.name: automation.Setting(
+                bool(data[f"{rule.name}_enabled"]), int(data[f"{rule.name}_days"])
+            )
+            for rule in automation.RULES
+        }
+
+
+@workspace_required
+def automation_settings(request):
+    workspace = request.workspace
+    form = AutomationForm(request.POST or None, workspace=workspace)
+    if request.method == "POST":
+        if not request.membership.is_owner:
+            messages.error(request, "Only an owner can change the automation rules.")
+            return redirect("outreach:automation")
+        if form.is_valid():
+            automation.save_settings(workspace, form.settings())
+            messages.success(request, "Automation rules saved.")
+            return redirect("outreach:automation")
+    return TemplateResponse(request, "outreach/settings_automation.html", {"form": form})
