@@ -41,6 +41,7 @@ from rapport.clients.models import (
     Stage,
 )
 from rapport.outreach.models import Ask, AskKind, Outcome
+from rapport.winback import lapse
 from rapport.workspaces.models import Workspace
 
 # A client this new, with no permission on record, is due the upfront contract.
@@ -203,11 +204,11 @@ class Snapshot:
             return queryset.order_by()  # no model ordering in GROUP BY
 
         # One row per contact, ordered by pk: (pk, stage, relationship, org,
-        # owner, recall, readiness, created day, purchases, first purchase,
-        # last purchase, last activity). Taken column by column with zip.
+        # owner, recall, readiness, rhythm, created day, purchase days, first
+        # purchase, last purchase, last activity). Taken column by column.
         rows = self._contacts_with_history(workspace, on, contact_ids)
         n = len(rows)
-        columns = list(zip(*rows, strict=True)) if rows else [()] * 12
+        columns = list(zip(*rows, strict=True)) if rows else [()] * 13
         self.ids = np.array(columns[0], dtype=np.int64)
         self.index = dict(zip(columns[0], range(n), strict=True))
         self.stages = columns[1]
@@ -219,11 +220,23 @@ class Snapshot:
         if workspace.recall_interval_days:
             self.recall[np.isnan(self.recall)] = workspace.recall_interval_days
         self.stored_readiness = np.array(columns[6], dtype=np.int64)
-        self.created = _days(columns[7])
-        self.purchases = np.nan_to_num(np.array(columns[8], dtype=float), nan=0.0)
-        self.first_purchase = _days(columns[9])
-        self.last_purchase = _days(columns[10])
-        last_activity = _days(columns[11])
+        self.rhythm = np.array(columns[7], dtype=float)  # None → NaN
+        self.created = _days(columns[8])
+        self.purchases = np.nan_to_num(np.array(columns[9], dtype=float), nan=0.0)
+        self.first_purchase = _days(columns[10])
+        self.last_purchase = _days(columns[11])
+        last_activity = _days(columns[12])
+
+        # The lapse model: refitted with the first full refresh of each day
+        # (a partial refresh uses the day's fit), then every client scored.
+        fitted_on = (workspace.lapse_model or {}).get("fitted_on")
+        if contact_ids is None and fitted_on != on.isoformat():
+            lapse.fit(
+                workspace, self.purchases, self.first_purchase, self.last_purchase, self.today, on
+            )
+        self.p_alive, self.expected_year = lapse.score(
+            workspace, self.purchases, self.first_purchase, self.last_purchase, self.today
+        )
 
         def column(pairs, default=np.nan):
             # Small grouped results (a few contacts each): placed by id.
@@ -373,11 +386,11 @@ class Snapshot:
             only = f" AND {{column}} IN ({', '.join(['%s'] * len(ids))})"
             only_params = ids
         columns = """c.id, c.stage, c.relationship, c.organization_id, c.owner_id,
-                   c.recall_interval_days, c.readiness"""
+                   c.recall_interval_days, c.readiness, c.rhythm_days"""
         if sqlite:
             facts = f"""
                 SELECT {columns}, DATE(c.created_at),
-                  (SELECT COUNT(*) FROM {purchase} p
+                  (SELECT COUNT(DISTINCT date) FROM {purchase} p
                    WHERE p.workspace_id = c.workspace_id AND p.contact_id = c.id AND p.date <= %s),
                   (SELECT MIN(date) FROM {purchase} p
                    WHERE p.workspace_id = c.workspace_id AND p.contact_id = c.id AND p.date <= %s),
@@ -397,7 +410,8 @@ class Snapshot:
                 SELECT {columns}, c.created_at::date, p.n, p.first_day, p.last_day, a.last_day
                 FROM {contact} c
                 LEFT JOIN (
-                    SELECT contact_id, COUNT(*) AS n, MIN(date) AS first_day, MAX(date) AS last_day
+                    SELECT contact_id, COUNT(DISTINCT date) AS n, MIN(date) AS first_day,
+                           MAX(date) AS last_day
                     FROM {purchase} WHERE workspace_id = %s AND date <= %s{in_p}
                     GROUP BY contact_id
                 ) p ON p.contact_id = c.id
@@ -445,10 +459,10 @@ class Rules:
         s = self.s
         days_since = s.today - s.last_purchase
         bought = s.purchases >= 1
+        # Their own rhythm: the stored median gap, else the mean gap.
+        mean_gap = (s.last_purchase - s.first_purchase) / np.maximum(s.purchases - 1, 1)
         own_interval = np.where(
-            s.purchases >= 2,
-            (s.last_purchase - s.first_purchase) / np.maximum(s.purchases - 1, 1),
-            np.nan,
+            s.purchases >= 2, np.where(np.isnan(s.rhythm), mean_gap, s.rhythm), np.nan
         )
         regular = s.purchases >= 3
         # Few purchases say little about a rhythm: use the workspace's typical
@@ -461,7 +475,10 @@ class Rules:
             recall_due = customer & bought & has_recall & (days_since >= s.recall)
             recall_lapsed = recall_due & (days_since >= s.recall * RECALL_LAPSE_FACTOR)
             rhythm = customer & bought & ~has_recall & (interval >= 1)
-            pattern_lapsed = rhythm & (days_since > LAPSE_FACTOR * interval)
+            # Lapsed: the model says they have probably stopped, or the gap
+            # is more than twice their usual one. The why says which.
+            model_lapsed = rhythm & regular & (s.p_alive < lapse.P_ALIVE_THRESHOLD)
+            pattern_lapsed = rhythm & ((days_since > LAPSE_FACTOR * interval) | model_lapsed)
             # A regular client past their own rhythm is due, like a recall.
             pattern_due = rhythm & regular & (days_since >= DUE_FACTOR * interval) & ~pattern_lapsed
         found = {}
@@ -478,9 +495,10 @@ class Rules:
             recall_lapsed[chosen].tolist(),
             pattern_due[chosen].tolist(),
             regular[chosen].tolist(),
+            s.p_alive[chosen].tolist(),
             strict=True,
         )
-        for i, last_day, since, recall, usual, is_recall, lapsed, due, is_regular in columns:
+        for i, last_day, since, recall, usual, is_recall, lapsed, due, is_regular, alive in columns:
             last = _date(last_day)
             gone = _since(since)
             if is_recall:
@@ -490,7 +508,11 @@ class Rules:
                     found[i] = (
                         Action.REACTIVATE,
                         f"reactivate:{last}",
-                        [*why, "overdue: lapsed"],
+                        [
+                            *why,
+                            f"lapsed: more than {_since(recall * RECALL_LAPSE_FACTOR)} "
+                            f"without a visit, for a recall {cadence}",
+                        ],
                         recall,
                     )
                 else:
@@ -502,6 +524,13 @@ class Rules:
                 source = "used to come" if is_regular else "clients usually come"
                 gone = _since(since, usual)
                 why = [f"{source} {_every(usual)}; nothing for {gone} (since {last})"]
+                if alive == alive and alive < lapse.P_ALIVE_THRESHOLD:  # not NaN
+                    why.append(
+                        f"the lapse model gives a {round(alive * 100)}% chance they are "
+                        "still a client"
+                    )
+                if since > LAPSE_FACTOR * usual:
+                    why.append("more than twice their usual gap")
                 found[i] = (Action.REACTIVATE, f"reactivate:{last}", why, usual)
         return found
 
@@ -607,9 +636,9 @@ class Rules:
             self.contact_rules(i, lapses.get(i))
         # Most lapsed clients have nothing else going on: no rule but the
         # win-back applies, so they skip the per-contact rules.
-        for i, lapse in lapses.items():
+        for i, due in lapses.items():
             if i not in candidates:
-                self.lapse_item(i, lapse)
+                self.lapse_item(i, due)
         with_items = {item.contact_id for item in self.items}
         for i in self.touch_screen().tolist():
             if int(s.ids[i]) not in with_items:

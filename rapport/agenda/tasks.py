@@ -19,8 +19,13 @@ log = logging.getLogger(__name__)
 
 @task()
 def refresh_workspace(workspace_id: int, on: str | None = None) -> int:
+    from rapport.winback import rhythm
+
     workspace = Workspace.objects.get(pk=workspace_id)
     day = dt.date.fromisoformat(on) if on else workspace.today()
+    # Once a night, every client's rhythm from all their purchases (writes
+    # keep it current during the day).
+    rhythm.update(workspace)
     count = engine.refresh(workspace, day)
     log.info("agenda of %s for %s: %d items", workspace.slug, day, count)
     return count

@@ -225,8 +225,11 @@ def import_files(
         touched |= ids
         report.imported = True
     if touched and not dry_run:
+        from rapport.winback import rhythm
+
         with actions.changing():
             actions.promote(workspace, touched)
+            rhythm.update(workspace, touched)
             actions.facts_changed(workspace)
     return reports
 

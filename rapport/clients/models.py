@@ -123,6 +123,10 @@ class Contact(WorkspaceOwned):
     )
     # Routine care (e.g. a hygiene visit every 183 days) overriding the workspace's.
     recall_interval_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Their own rhythm: the median days between purchases (winback.rhythm).
+    rhythm_days = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # Their own rhythm: the median days between purchases (winback.rhythm).
+    rhythm_days = models.PositiveIntegerField(null=True, blank=True, editable=False)
     # Readiness as of the last agenda refresh, kept so the contacts list can
     # filter and sort on it; the agenda engine recomputes it from the facts.
     readiness = models.PositiveSmallIntegerField(default=0, editable=False)
@@ -153,6 +157,7 @@ class Contact(WorkspaceOwned):
                     "organization",
                     "owner",
                     "recall_interval_days",
+                    "rhythm_days",
                     "readiness",
                     "created_at",
                 ],

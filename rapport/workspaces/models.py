@@ -104,6 +104,9 @@ class Workspace(models.Model):
     # Claimed by the scheduler with a conditional UPDATE, so that several
     # workers never enqueue the same morning refresh twice.
     agenda_scheduled_on = models.DateField(null=True, blank=True, editable=False)
+    # The workspace's BG/NBD lapse model, refitted with each morning's agenda:
+    # {"r", "alpha", "a", "b", "fitted_on", "customers"} or {"fallback": reason}.
+    lapse_model = models.JSONField(default=dict, blank=True, editable=False)
     recovery_confirm_days = models.PositiveSmallIntegerField(
         default=14,
         help_text="After a fix, wait this long for the client to confirm; silence then counts "
