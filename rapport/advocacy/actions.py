@@ -44,6 +44,12 @@ def record_referral(
     return referral
 
 
+def referral_source(referrer: Contact) -> str:
+    # Within the column: a long name must not make the whole answer fail.
+    limit = Contact._meta.get_field("source").max_length
+    return f"referred by {referrer.name}"[:limit]
+
+
 def receive_names(
     referrer: Contact, people: list[dict], *, on: dt.date, how=Referral.How.NAMES_GIVEN
 ):
@@ -57,7 +63,7 @@ def receive_names(
                 last_name=person.get("last_name", ""),
                 email=person.get("email", ""),
                 phone=person.get("phone", ""),
-                source=f"referred by {referrer.name}",
+                source=referral_source(referrer),
                 referred_by=referrer,
                 notes=person.get("note", ""),
                 stage=Stage.PROSPECT,

@@ -8,7 +8,12 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
-from rapport.advocacy.actions import record_referral, record_referral_given, record_testimonial
+from rapport.advocacy.actions import (
+    record_referral,
+    record_referral_given,
+    record_testimonial,
+    referral_source,
+)
 from rapport.agenda.engine import explain, fill_scripts
 from rapport.agenda.moments import moments_on
 from rapport.agenda.views import OUTCOME_ACTIONS
@@ -340,7 +345,7 @@ def add_referral(request, contact):
             last_name=data["last_name"],
             email=data["email"].lower(),
             phone=data["phone"],
-            source=f"referred by {contact.name}",
+            source=referral_source(contact),
             referred_by=contact,
             owner=contact.owner,
         )

@@ -39,6 +39,10 @@ LEASE = 2  # OUTBOX_LEASE_SECONDS
 SWEEP = 1  # OUTBOX_SWEEP_SECONDS
 DRAIN_SECONDS = 90
 DATA_DELAY = (0.02, 0.1)  # the SMTP server's pause before it answers DATA
+# The server runs in this test's event loop: on a busy machine (CI runs other
+# suites beside this one) it may note its acceptance well after the client,
+# already killed, sent the last byte. Seen: up to half a second.
+SERVER_LAG = 1.0
 RECORD_WITHIN = 2.0  # a worker records a message this soon after the 250, at the latest
 
 SETUP = """
@@ -307,7 +311,7 @@ def test_a_worker_killed_fifty_times_loses_nothing_and_doubles_only_after_hand_o
         around = [
             kill
             for kill in kills
-            if kill.started <= first and kill.after >= first - DATA_DELAY[1] - 0.05
+            if kill.started <= first and kill.after >= first - DATA_DELAY[1] - SERVER_LAG
         ]
         assert around, f"{message_id} was received {len(copies)} times; its sender was not killed"
         kill = around[0]

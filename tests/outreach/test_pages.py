@@ -315,3 +315,11 @@ def test_client_page_forms_need_their_csrf_token_even_with_a_null_origin(ann):
     response = client.post(url, {**NAMES, "csrfmiddlewaretoken": token}, HTTP_ORIGIN="null")
     assert response.status_code == 200
     assert Contact.objects.filter(referred_by=ann).count() == 3
+
+
+def test_a_client_with_a_very_long_name_can_still_give_names(acme, today):
+    # Regression: "referred by <name>" overflowed Contact.source (100) on PostgreSQL.
+    long = factories.client_with_history(acme, today, first_name="A" * 100, last_name="B" * 100)
+    _, url = open_ask(long)
+    assert Client().post(url, NAMES).status_code == 200
+    assert {len(c.source) for c in Contact.objects.filter(referred_by=long)} == {100}
