@@ -1,15 +1,18 @@
 """Settings pages of outreach: each user's calendar feed and morning digest,
 and the workspace's automation rules (owners change them; members see them)."""
 
+import secrets
+
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from rapport.outreach import automation, calendar
+from rapport.outreach import automation, calendar, compose
 from rapport.workspaces.access import workspace_required
-from rapport.workspaces.models import Membership
+from rapport.workspaces.models import Membership, Workspace, hash_token
 
 
 def _personal(request, feed_url: str | None = None):
@@ -114,3 +117,58 @@ def automation_settings(request):
             messages.success(request, "Automation rules saved.")
             return redirect("outreach:automation")
     return TemplateResponse(request, "outreach/settings_automation.html", {"form": form})
+
+
+class SuppressForm(forms.Form):
+    channel = forms.ChoiceField(choices=[("email", "Email"), ("sms", "SMS")])
+    address = forms.CharField(max_length=254, label="Email address or phone number")
+
+
+def _delivery(request, hook_token: str | None = None, form=None):
+    from rapport.outreach.models import Suppression
+
+    workspace = request.workspace
+    hooks = None
+    if hook_token:
+        hooks = {
+            "email": compose.absolute(reverse("outreach:email_events", args=[hook_token])),
+            "sms": compose.absolute(reverse("outreach:sms_inbound", args=[hook_token])),
+        }
+    context = {
+        "hooks": hooks,
+        "hooks_on": bool(workspace.webhook_token_hash),
+        "suppressions": Suppression.objects.in_workspace(workspace).order_by("-created_at")[:200],
+        "form": form or SuppressForm(),
+        "nav": "settings",
+        "section": "delivery",
+    }
+    response = TemplateResponse(request, "outreach/settings_delivery.html", context)
+    if hooks:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@workspace_required
+def delivery_settings(request):
+    """Email and SMS: the inbound webhooks and the suppression list."""
+    if request.method == "POST":
+        if not request.membership.is_owner:
+            messages.error(request, "Only an owner can change this.")
+            return redirect("outreach:delivery")
+        if "rotate" in request.POST:
+            token = secrets.token_urlsafe(24)
+            Workspace.objects.filter(pk=request.workspace.pk).update(
+                webhook_token_hash=hash_token(token)
+            )
+            return _delivery(request, hook_token=token)
+        form = SuppressForm(request.POST)
+        if form.is_valid():
+            from rapport.outreach.actions import suppress
+            from rapport.outreach.models import Suppression
+
+            data = form.cleaned_data
+            suppress(request.workspace, data["channel"], data["address"], Suppression.Reason.MANUAL)
+            messages.success(request, f"{data['address']} will get no automated message.")
+            return redirect("outreach:delivery")
+        return _delivery(request, form=form)
+    return _delivery(request)

@@ -5,6 +5,7 @@ from rapport.outreach import calendar, public_views, settings_views, views
 app_name = "outreach"
 
 urlpatterns = [
+    path("settings/delivery/", settings_views.delivery_settings, name="delivery"),
     # The team's side.
     path("contacts/<int:pk>/ask/<str:channel>/", views.compose_ask, name="compose"),
     path("contacts/<int:pk>/ask-qr/", views.qr_ask, name="qr"),

@@ -72,11 +72,15 @@ class WorkspaceSettingsForm(forms.ModelForm):
             "time_zone",
             "postal_address",
             "brand_colour",
+            "logo",
             "readiness_threshold",
             "ask_cooldown_days",
             "decline_holdback_days",
             "recall_interval_days",
             "agenda_refresh_hour",
+            "recovery_confirm_days",
+            "recovery_wait_days",
+            "daily_email_limit",
         ]
         widgets = {"postal_address": forms.Textarea(attrs={"rows": 3})}
 
@@ -99,6 +103,50 @@ class WorkspaceSettingsForm(forms.ModelForm):
                 initial=workspace.touch_cadence.get(stage, default),
                 help_text=f"days between touches (default {default}; 0 = none)",
             )
+
+    BRAND = ["name", "time_zone", "postal_address", "brand_colour", "logo"]
+    RESPECT = [
+        "readiness_threshold",
+        "ask_cooldown_days",
+        "decline_holdback_days",
+        "recall_interval_days",
+        "agenda_refresh_hour",
+        "recovery_confirm_days",
+        "recovery_wait_days",
+        "daily_email_limit",
+    ]
+
+    def brand_fields(self):
+        return [self[name] for name in self.BRAND]
+
+    def respect_fields(self):
+        return [self[name] for name in self.RESPECT]
+
+    def clean_logo(self):
+        """Re-encoded as a small PNG: only a real image is kept, and client
+        pages stay light."""
+        logo = self.cleaned_data.get("logo")
+        if not logo or not hasattr(logo, "content_type"):
+            return logo  # unchanged or cleared
+        import io
+
+        from django.core.files.uploadedfile import InMemoryUploadedFile
+        from PIL import Image, UnidentifiedImageError
+
+        if logo.size > 4 * 1024 * 1024:
+            raise forms.ValidationError("The logo is larger than 4 MB.")
+        try:
+            with Image.open(logo) as image:
+                image.load()
+                picture = image.convert("RGBA")
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+            raise forms.ValidationError("This file is not an image we can read.") from None
+        picture.thumbnail((320, 120))
+        buffer = io.BytesIO()
+        picture.save(buffer, format="PNG", optimize=True)
+        size = buffer.tell()
+        buffer.seek(0)
+        return InMemoryUploadedFile(buffer, "logo", "logo.png", "image/png", size, None)
 
     def window_fields(self):
         return [self[f"window_{kind}"] for kind in DEFAULT_MOMENT_WINDOWS]

@@ -86,7 +86,7 @@ def switch_workspace(request, pk):
 @workspace_required
 def workspace_settings(request):
     workspace = request.workspace
-    form = WorkspaceSettingsForm(request.POST or None, instance=workspace)
+    form = WorkspaceSettingsForm(request.POST or None, request.FILES or None, instance=workspace)
     if request.method == "POST":
         if not request.membership.is_owner:
             messages.error(request, "Only an owner can change the workspace settings.")

@@ -214,3 +214,55 @@ def test_bounce_and_complaint_webhooks_suppress(ann, client):
     assert Suppression.objects.get().reason == "complaint"
     ann.refresh_from_db()
     assert not ann.email_ok
+
+
+def test_owners_make_webhook_addresses_and_suppress_by_hand(
+    alice_client, charlie_client, acme, ann
+):
+    response = alice_client.post(reverse("outreach:delivery"), {"rotate": "1"})
+    hooks = response.context["hooks"]
+    acme.refresh_from_db()
+    token = hooks["email"].rstrip("/").split("/")[-2]
+    from rapport.outreach.tokens import hash_token
+
+    assert acme.webhook_token_hash == hash_token(token) and token not in acme.webhook_token_hash
+    assert response["Cache-Control"] == "no-store"
+    charlie_client.post(reverse("outreach:delivery"), {"channel": "email", "address": "x@y.com"})
+    assert not Suppression.objects.exists()  # members may not
+    alice_client.post(
+        reverse("outreach:delivery"), {"channel": "email", "address": "Ann@Example.com"}
+    )
+    ann.refresh_from_db()
+    assert Suppression.objects.get().reason == "manual" and not ann.email_ok
+
+
+def test_a_logo_is_reencoded_small(alice_client, acme):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (2000, 800), (10, 120, 90)).save(buffer, format="JPEG")
+    data = {
+        "name": acme.name,
+        "time_zone": acme.time_zone,
+        "brand_colour": "#1f6f5c",
+        "readiness_threshold": 50,
+        "ask_cooldown_days": 90,
+        "decline_holdback_days": 180,
+        "agenda_refresh_hour": 6,
+        "recovery_confirm_days": 14,
+        "recovery_wait_days": 30,
+        "daily_email_limit": 300,
+        "logo": SimpleUploadedFile("logo.jpg", buffer.getvalue(), content_type="image/jpeg"),
+    }
+    from rapport.workspaces.models import DEFAULT_MOMENT_WINDOWS, DEFAULT_TOUCH_CADENCE
+
+    data |= {f"window_{k}": v for k, v in DEFAULT_MOMENT_WINDOWS.items()}
+    data |= {f"cadence_{k}": v for k, v in DEFAULT_TOUCH_CADENCE.items()}
+    assert alice_client.post(reverse("workspaces:settings"), data).status_code == 302
+    acme.refresh_from_db()
+    with Image.open(acme.logo.open("rb")) as logo:
+        assert logo.format == "PNG" and logo.size[0] <= 320 and logo.size[1] <= 120
+    assert alice_client.get(reverse("outreach:logo", args=[acme.pk])).status_code == 200

@@ -125,6 +125,9 @@ def test_workspace_settings_are_saved_and_validated(alice_client, acme):
         "decline_holdback_days": "120",
         "recall_interval_days": "183",
         "agenda_refresh_hour": "7",
+        "recovery_confirm_days": "14",
+        "recovery_wait_days": "30",
+        "daily_email_limit": "300",
         **{
             f"window_{k}": "14"
             for k in [
