@@ -214,9 +214,27 @@ def build(contacts: int, *, seed: int = 7, today: dt.date | None = None, log=pri
         troubled = rng.choice(ids, size=max(1, contacts // 100), replace=False).tolist()
         _insert(
             Issue,
-            ["workspace", "contact", "opened_on", "summary", "status", "resolution", "created_at"],
+            [
+                "workspace",
+                "contact",
+                "opened_on",
+                "summary",
+                "status",
+                "resolution",
+                "fix_plan",
+                "created_at",
+            ],
             (
-                (workspace.pk, pk, today - dt.timedelta(days=5), "Billing error", "open", "", now)
+                (
+                    workspace.pk,
+                    pk,
+                    today - dt.timedelta(days=5),
+                    "Billing error",
+                    "open",
+                    "",
+                    "",
+                    now,
+                )
                 for pk in troubled
             ),
         )
@@ -259,6 +277,8 @@ def build(contacts: int, *, seed: int = 7, today: dt.date | None = None, log=pri
                 "how",
                 "unsolicited",
                 "note",
+                "may_mention",
+                "wants_intro",
                 "created_at",
             ],
             (
@@ -271,6 +291,8 @@ def build(contacts: int, *, seed: int = 7, today: dt.date | None = None, log=pri
                     "intro",
                     False,
                     "",
+                    False,
+                    False,
                     now,
                 )
                 for a, b in pairs
