@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("rapport.agenda.urls")),
     path("contacts/", include("rapport.clients.urls")),
     path("", include("rapport.outreach.urls")),
+    path("", include("rapport.winback.urls")),
 ]

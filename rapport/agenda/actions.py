@@ -7,7 +7,13 @@ import datetime as dt
 from rapport.advocacy.actions import receive_names
 from rapport.agenda import engine
 from rapport.agenda.models import Action, AgendaDecision, AgendaItem
-from rapport.clients.actions import changing, facts_changed, log_activity, record_permission
+from rapport.clients.actions import (
+    changing,
+    facts_changed,
+    log_activity,
+    open_issue,
+    record_permission,
+)
 from rapport.clients.models import ActivityKind, Direction, Permission, PermissionKind
 from rapport.outreach.models import Ask, AskKind, Outcome
 from rapport.workspaces.models import Workspace
@@ -146,3 +152,75 @@ def snooze(item: AgendaItem, until: dt.date, *, by) -> None:
     with changing():
         _decide(item, AgendaDecision.Status.SNOOZED, by=by, until=until)
         facts_changed(item.contact.workspace, [item.contact_id])
+
+
+# What a win-back call can come to, in one click.
+REACTIVATION_OUTCOMES = (Outcome.YES, Outcome.LATER, Outcome.DECLINED, Outcome.PROBLEM)
+
+
+def record_reactivation(
+    item: AgendaItem,
+    outcome: str,
+    *,
+    by,
+    channel: str,
+    until: dt.date | None = None,
+    words: str = "",
+    note: str = "",
+) -> Ask:
+    """The win-back call was made; record what came of it, in one step.
+
+    - coming back (`yes`, `until` the day booked, optional): the item is done;
+    - not now (`later`, `until` required, after today): the item is snoozed
+      until that day and comes back on it. Not a Permission: it is not an
+      ask for a referral or a testimonial;
+    - not interested (`declined`, `words` their reason): the item is done, and
+      the decline holds the contact back like any other;
+    - a problem revealed (`problem`, `words` the client's, required): an issue
+      opens with their words (the agenda then shows its recovery, and asks
+      stay blocked until it is put right); the call is done.
+
+    Each records an Ask of kind reactivation with the outcome.
+    """
+    if outcome not in REACTIVATION_OUTCOMES:
+        raise ValueError(f"not an outcome of a win-back call: {outcome!r}")
+    contact = item.contact
+    workspace = contact.workspace
+    today = workspace.today()
+    words, note = words.strip(), note.strip()
+    if outcome == Outcome.LATER and (until is None or until <= today):
+        raise ValueError("'not now' needs a day after today to call again")
+    if outcome == Outcome.PROBLEM and not words:
+        raise ValueError("a problem is recorded in the client's words")
+    parts = []
+    if outcome == Outcome.YES and until:
+        parts.append(f"Booked for {until}.")
+    elif outcome == Outcome.LATER:
+        parts.append(f"Not now; call again on {until}.")
+    if words:
+        said = "Not interested" if outcome == Outcome.DECLINED else "They said"
+        parts.append(f"{said}: \u201c{words}\u201d")
+    if note:
+        parts.append(note)
+    engine.fill_scripts(workspace, [item])
+    with changing():
+        ask = Ask.objects.create(
+            workspace=workspace,
+            contact=contact,
+            kind=AskKind.REACTIVATION,
+            channel=channel,
+            script=item.script,
+            asked_on=today,
+            asked_by=by,
+            outcome=outcome,
+            outcome_at=dt.datetime.now(dt.UTC),
+            note=" ".join(parts),
+        )
+        if outcome == Outcome.PROBLEM:
+            open_issue(contact, words, opened_on=today, by=by)
+        if outcome == Outcome.LATER:
+            _decide(item, AgendaDecision.Status.SNOOZED, by=by, until=until)
+        else:
+            _decide(item, AgendaDecision.Status.DONE, by=by)
+        facts_changed(workspace, [contact.pk])
+    return ask

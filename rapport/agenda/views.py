@@ -15,7 +15,7 @@ from rapport.agenda.models import ASK_ACTIONS, Action, AgendaItem, Script
 from rapport.agenda.scripts import DEFAULTS_BY_KEY, MERGE_FIELDS
 from rapport.clients import actions as clients
 from rapport.clients.models import Issue
-from rapport.outreach.models import Outcome
+from rapport.outreach.models import Channel, Outcome
 from rapport.workspaces.access import get_in_workspace, owner_required, workspace_required
 
 TODAY_LIMIT = 50
@@ -238,3 +238,74 @@ def script_edit(request, key):
         "section": "scripts",
     }
     return TemplateResponse(request, "agenda/script_edit.html", context)
+
+
+class ReactivationForm(forms.Form):
+    """What came of a win-back call (actions.record_reactivation)."""
+
+    outcome = forms.ChoiceField(
+        choices=[
+            (Outcome.YES, "Coming back"),
+            (Outcome.LATER, "Not now"),
+            (Outcome.DECLINED, "Not interested"),
+            (Outcome.PROBLEM, "A problem came up"),
+        ]
+    )
+    channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.PHONE)
+    booked_on = forms.DateField(required=False)
+    until = forms.DateField(required=False)
+    words = forms.CharField(required=False, max_length=1000)
+    note = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args, today: dt.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean(self):
+        data = super().clean()
+        outcome = data.get("outcome")
+        if outcome == Outcome.LATER:
+            until = data.get("until")
+            if not until:
+                self.add_error("until", "On which day should we call again?")
+            elif until <= self.today:
+                self.add_error("until", "Choose a day after today.")
+        booked_on = data.get("booked_on")
+        if outcome == Outcome.YES and booked_on and booked_on < self.today:
+            self.add_error("booked_on", "The booking cannot be in the past.")
+        if outcome == Outcome.PROBLEM and not (data.get("words") or "").strip():
+            self.add_error("words", "What did they say? Their words open the issue.")
+        return data
+
+
+@workspace_required
+@require_POST
+def reactivation(request, pk):
+    """One-click outcome of a win-back call, from its agenda item."""
+    item = _item(request, pk)
+    if item.action != Action.REACTIVATE:
+        raise Http404("This item is not a win-back call.")
+    form = ReactivationForm(request.POST, today=request.workspace.today())
+    if not form.is_valid():
+        return _after(request, item, "", form=form, status=422)
+    data = form.cleaned_data
+    outcome = data["outcome"]
+    until = {Outcome.YES: data.get("booked_on"), Outcome.LATER: data.get("until")}.get(outcome)
+    actions.record_reactivation(
+        item,
+        outcome,
+        by=request.user,
+        channel=data["channel"],
+        until=until,
+        words=data["words"],
+        note=data["note"],
+    )
+    name = item.contact.first_name or item.contact.name
+    message = {
+        Outcome.YES: f"Recorded: {name} is coming back" + (f" on {until}." if until else "."),
+        Outcome.LATER: f"Recorded: not now. {name} is back on the agenda on {until}.",
+        Outcome.DECLINED: f"Recorded: {name} is not interested. No ask for a while.",
+        Outcome.PROBLEM: "Issue opened with their words. Next: apologise — "
+        "the recovery is on the agenda, and no ask until it is put right.",
+    }[outcome]
+    return _after(request, item, message)

@@ -30,6 +30,8 @@ def theirs(bright, bob, today):
     deal = actions.save_deal(Deal(workspace=bright, contact=ann, title="Estate plan", stage="won"))
     other = factories.contact(bright, first_name="Zed", relationship=9)
     factories.purchases(other, [today - dt.timedelta(days=1)])
+    lapsed = factories.contact(bright, first_name="Lapsed")
+    factories.purchases(lapsed, [today - dt.timedelta(days=200 + 60 * k) for k in range(4)])
     engine.refresh(bright, today)
     invitation, _ = Invitation.issue(bright, "new@example.com", "member", bob)
     from django.core.files.base import ContentFile
@@ -60,6 +62,7 @@ def theirs(bright, bob, today):
         "batch": "0123456789abcdef0123456789abcdef",
         "ask": ask,
         "recover_item": AgendaItem.objects.get(workspace=bright, action="recover"),
+        "reactivate_item": AgendaItem.objects.get(workspace=bright, action="reactivate"),
         "message": message,
         "testimonial": testimonial,
     }
@@ -112,6 +115,11 @@ CASES = {
     "agenda:done": ("post", "item", {}),
     "agenda:snooze": ("post", "item", {"days": "7"}),
     "agenda:recover": ("post", "recover_item", {"step": "acknowledge"}),
+    "agenda:reactivation": (
+        "post",
+        "reactivate_item",
+        {"outcome": "problem", "words": "x", "channel": "phone"},
+    ),
     "workspaces:switch": ("post", "workspace", {}),
     "workspaces:member_role": ("post", "membership", {"role": "member"}),
     "workspaces:member_remove": ("post", "membership", {}),

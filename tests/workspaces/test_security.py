@@ -1,5 +1,6 @@
 """CSRF on every state-changing request, and `check --deploy` in production."""
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -47,6 +48,8 @@ def ours(acme, alice, today):
 
     ann = factories.client_with_history(acme, today)
     factories.activity(ann, today, signals=["praise"])
+    lapsed = factories.contact(acme, first_name="Lapsed")
+    factories.purchases(lapsed, [today - dt.timedelta(days=200 + 60 * k) for k in range(4)])
     engine.refresh(acme, today)
     return {
         "contact": ann,
@@ -59,6 +62,7 @@ def ours(acme, alice, today):
         "workspace": acme,
         "ask": start_ask(ann, kind="referral", channel="link", by=alice),
         "recover_item": AgendaItem.objects.get(workspace=acme, action="recover"),
+        "reactivate_item": AgendaItem.objects.get(workspace=acme, action="reactivate"),
         "message": OutboundMessage.objects.create(
             workspace=acme,
             kind="ask",

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from rapport.winback import views
+
+app_name = "winback"
+
+urlpatterns = [
+    path("winback/", views.winback, name="winback"),
+    path("winback/export.csv", views.export, name="export"),
+]
