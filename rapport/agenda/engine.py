@@ -698,7 +698,7 @@ class Rules:
                 ],
                 "apology",
                 moments=[MomentKind.COMPLAINT],
-                fields={"issue": moment.detail},
+                fields={"issue": moment.detail.rstrip(". ")},
             )
         if blockers:
             self.holds[pk].extend(blockers)

@@ -92,6 +92,14 @@ class AgendaItem(WorkspaceOwned):
         return None
 
     @property
+    def complaint_activity(self) -> int | None:
+        """The activity a complaint item was read in (key complaint:activity:N)."""
+        parts = self.key.split(":")
+        if parts[:2] == ["complaint", "activity"] and parts[2:] and parts[2].isdigit():
+            return int(parts[2])
+        return None
+
+    @property
     def ask_kind(self) -> str | None:
         return ASK_ACTIONS.get(self.action)
 

@@ -144,7 +144,7 @@ DEFAULT_SCRIPTS = [
     DefaultScript(
         "apology",
         "Apology for an open issue",
-        "{first_name}, I'm sorry. You told us: \u201c{issue}\u201d That isn't the experience "
+        "{first_name}, I'm sorry. You told us: \u201c{issue}\u201d. That isn't the experience "
         "we want for you, and I take responsibility for putting it right. Here is what we'll "
         "do, and by when. Is there anything else about it that's bothering you?",
     ),

@@ -249,3 +249,27 @@ def test_agenda_command_rejects_an_unknown_workspace_or_bad_date(acme):
         call_command("agenda", "--workspace", "nope")
     with pytest.raises(CommandError, match="YYYY-MM-DD"):
         call_command("agenda", "--workspace", acme.slug, "--date", "23/11/2026")
+
+
+def test_a_complaint_item_opens_its_issue_in_one_click(alice_client, acme, today):
+    from rapport.clients.models import Issue
+
+    ann = factories.contact(acme)
+    activity = factories.activity(ann, today, text="Really unhappy: the bill was wrong again.")
+    page = alice_client.get(reverse("agenda:today") + "?scope=all").content.decode()
+    assert f'name="activity" value="{activity.pk}"' in page
+    item = AgendaItem.objects.get(contact=ann, action=Action.RECOVER)
+    alice_client.post(
+        reverse("clients:open_issue", args=[ann.pk]),
+        {
+            "issue-summary": item.fields["issue"],
+            "issue-opened_on": today.isoformat(),
+            "activity": activity.pk,
+        },
+    )
+    issue = Issue.objects.get(contact=ann)
+    assert issue.source_activity == activity and not issue.summary.endswith(".")
+    assert (
+        AgendaItem.objects.get(contact=ann, action=Action.RECOVER).key
+        == f"issue:{issue.pk}:apologise"
+    )
