@@ -204,11 +204,11 @@ class Snapshot:
             return queryset.order_by()  # no model ordering in GROUP BY
 
         # One row per contact, ordered by pk: (pk, stage, relationship, org,
-        # owner, recall, readiness, rhythm, created day, purchase days, first
-        # purchase, last purchase, last activity). Taken column by column.
+        # owner, recall, readiness, rhythm, typical amount, created day,
+        # purchase days, first purchase, last purchase, last activity).
         rows = self._contacts_with_history(workspace, on, contact_ids)
         n = len(rows)
-        columns = list(zip(*rows, strict=True)) if rows else [()] * 13
+        columns = list(zip(*rows, strict=True)) if rows else [()] * 14
         self.ids = np.array(columns[0], dtype=np.int64)
         self.index = dict(zip(columns[0], range(n), strict=True))
         self.stages = columns[1]
@@ -221,11 +221,12 @@ class Snapshot:
             self.recall[np.isnan(self.recall)] = workspace.recall_interval_days
         self.stored_readiness = np.array(columns[6], dtype=np.int64)
         self.rhythm = np.array(columns[7], dtype=float)  # None → NaN
-        self.created = _days(columns[8])
-        self.purchases = np.nan_to_num(np.array(columns[9], dtype=float), nan=0.0)
-        self.first_purchase = _days(columns[10])
-        self.last_purchase = _days(columns[11])
-        last_activity = _days(columns[12])
+        self.typical_amount = np.array(columns[8], dtype=float)
+        self.created = _days(columns[9])
+        self.purchases = np.nan_to_num(np.array(columns[10], dtype=float), nan=0.0)
+        self.first_purchase = _days(columns[11])
+        self.last_purchase = _days(columns[12])
+        last_activity = _days(columns[13])
 
         # The lapse model: refitted with the first full refresh of each day
         # (a partial refresh uses the day's fit), then every client scored.
@@ -339,7 +340,7 @@ class Snapshot:
             .values_list("referrer_id", "n", "unsolicited")
         }
 
-        self.moments = moments_on(workspace, on, contact_ids)
+        self.moments = moments_on(workspace, on, contact_ids, self.purchase_history)
         self.complainers = {
             pk for pk, found in self.moments.items() if any(m.kind == "complaint" for m in found)
         }
@@ -386,7 +387,7 @@ class Snapshot:
             only = f" AND {{column}} IN ({', '.join(['%s'] * len(ids))})"
             only_params = ids
         columns = """c.id, c.stage, c.relationship, c.organization_id, c.owner_id,
-                   c.recall_interval_days, c.readiness, c.rhythm_days"""
+                   c.recall_interval_days, c.readiness, c.rhythm_days, c.typical_amount"""
         if sqlite:
             facts = f"""
                 SELECT {columns}, DATE(c.created_at),
@@ -436,6 +437,16 @@ class Snapshot:
         with connection.cursor() as cursor:
             cursor.execute(facts, params)
             return cursor.fetchall()
+
+    def purchase_history(self, contact_ids: set[int]) -> dict[int, tuple]:
+        """First purchase day and usual amount of contacts, where this pass
+        already knows them (the amount is stored with the rhythm)."""
+        known = {}
+        for pk in contact_ids:
+            i = self.index.get(pk)
+            if i is not None and not np.isnan(self.typical_amount[i]):
+                known[pk] = (_date(self.first_purchase[i]), float(self.typical_amount[i]))
+        return known
 
     def reasons(self, i: int) -> list[str]:
         return scoring.reasons(i, self.facts, self.readiness_parts, STAGE_LABEL[self.stages[i]])

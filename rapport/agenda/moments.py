@@ -105,7 +105,9 @@ class Moment:
         return f"{verb} on {self.on}"
 
 
-def moments_on(workspace, on: dt.date, contact_ids=None) -> dict[int, list[Moment]]:
+def moments_on(
+    workspace, on: dt.date, contact_ids=None, known_history=None
+) -> dict[int, list[Moment]]:
     """Every fresh moment of the workspace on `on`, newest first, by contact.
 
     Facts dated after `on` are ignored, so any past day can be replayed.
@@ -158,20 +160,22 @@ def moments_on(workspace, on: dt.date, contact_ids=None) -> dict[int, list[Momen
         .values_list("pk", "contact_id", "date", "description", "amount")
         .order_by("date", "pk")
     )
-    history = (
-        {
-            row[0]: row[1:]
+    # Each buyer's first day and usual amount: from the caller when it has
+    # them (the agenda's snapshot does), else one grouped query.
+    buyers = {r[1] for r in recent}
+    history = known_history(buyers) if known_history and buyers else {}
+    missing = buyers - set(history)
+    if missing:
+        history.update(
+            (row[0], row[1:])
             for row in Purchase.objects.filter(
-                workspace=workspace, contact_id__in={r[1] for r in recent}, date__lte=on
+                workspace=workspace, contact_id__in=missing, date__lte=on
             )
             .order_by()
             .values("contact_id")
             .annotate(first=models.Min("date"), usual=models.Avg("amount"))
             .values_list("contact_id", "first", "usual")
-        }
-        if recent
-        else {}
-    )
+        )
     latest_sale: dict[int, tuple] = {}
     for pk, contact_id, day, description, amount in recent:
         first, usual = history.get(contact_id, (day, None))

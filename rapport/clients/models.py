@@ -125,6 +125,9 @@ class Contact(WorkspaceOwned):
     recall_interval_days = models.PositiveSmallIntegerField(null=True, blank=True)
     # Their own rhythm: the median days between purchases (winback.rhythm).
     rhythm_days = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # Their usual spend per purchase (winback.rhythm): a sale well above it is
+    # a point of sale, not routine.
+    typical_amount = models.FloatField(null=True, blank=True, editable=False)
     # Their own rhythm: the median days between purchases (winback.rhythm).
     rhythm_days = models.PositiveIntegerField(null=True, blank=True, editable=False)
     # Readiness as of the last agenda refresh, kept so the contacts list can
@@ -158,6 +161,7 @@ class Contact(WorkspaceOwned):
                     "owner",
                     "recall_interval_days",
                     "rhythm_days",
+                    "typical_amount",
                     "readiness",
                     "created_at",
                 ],

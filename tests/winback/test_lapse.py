@@ -99,3 +99,9 @@ def test_recall_triggers_on_the_day_in_the_workspace_time_zone(acme):
     assert Action.RECALL in actions_on(day)
     assert Action.REACTIVATE not in actions_on(dt.date(2026, 1, 1) + dt.timedelta(days=243))
     assert Action.REACTIVATE in actions_on(dt.date(2026, 1, 1) + dt.timedelta(days=244))
+
+
+def test_typical_amounts_ignore_purchases_without_an_amount():
+    contacts = np.array([1, 1, 2, 2, 3])
+    amounts = np.array([10.0, 30.0, np.nan, 5.0, np.nan])
+    assert rhythm.typical_amounts(contacts, amounts) == {1: 20.0, 2: 5.0}
