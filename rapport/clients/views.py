@@ -179,6 +179,7 @@ def render_contact(request, contact, status=200, **forms):
         or TestimonialForm(initial={"received_on": today}),
         "resolve_form": ResolveIssueForm(),
         "agenda_items": agenda_items,
+        "testimonials": contact.testimonials.all(),
         "outcome_actions": OUTCOME_ACTIONS,
         "members": get_user_model().objects.filter(memberships__workspace=workspace),
         "nav": "contacts",
@@ -198,7 +199,8 @@ def contact_detail(request, pk):
 
 
 def _done(request, contact, message):
-    messages.success(request, message)
+    if message:
+        messages.success(request, message)
     if request.htmx:
         contact.refresh_from_db()
         return render_contact(request, contact)
@@ -364,6 +366,23 @@ def add_referral_given(request, contact):
         contact, form.cleaned_data["description"], on=form.cleaned_data["given_on"], by=request.user
     )
     return _done(request, contact, "Recorded: we gave them a referral.")
+
+
+@workspace_required
+@require_POST
+def moderate_testimonial(request, pk):
+    from rapport.advocacy.actions import moderate_testimonial as moderate
+    from rapport.advocacy.models import Testimonial
+
+    testimonial = get_in_workspace(
+        Testimonial.objects.select_related("contact"), request.workspace, pk=pk
+    )
+    try:
+        moderate(testimonial, approve=request.POST.get("decision") == "approve")
+        messages.success(request, f"Testimonial {testimonial.get_status_display().lower()}.")
+    except ValueError as error:
+        messages.error(request, str(error))
+    return _done(request, testimonial.contact, "")
 
 
 @_contact_post

@@ -11,6 +11,7 @@ import datetime as dt
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from rapport.advocacy import models as advocacy
 from rapport.agenda import engine
 from rapport.agenda.models import AgendaItem
 from rapport.clients import actions
@@ -131,6 +132,7 @@ CASES = {
     "outreach:card": ("get", "ask", {}),
     "outreach:retry": ("post", "message", {}),
     "outreach:testimonial_photo": ("get", "testimonial", {}),
+    "clients:moderate_testimonial": ("post", "testimonial", {"decision": "reject"}),
 }
 
 EXEMPT = {
@@ -181,6 +183,11 @@ def _snapshot(workspace):
         ),
         "invitations": Invitation.objects.filter(workspace=workspace).count(),
         "items": AgendaItem.objects.filter(workspace=workspace).count(),
+        "testimonials": list(
+            advocacy.Testimonial.objects.filter(workspace=workspace).values_list(
+                "status", flat=True
+            )
+        ),
     }
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from rapport.advocacy import models as advocacy
 from rapport.clients.models import Contact
 from rapport.outreach.actions import start_ask
 from rapport.outreach.models import OutboundMessage
@@ -62,6 +63,9 @@ def ours(acme, alice, today):
         "workspace": acme,
         "ask": start_ask(ann, kind="referral", channel="link", by=alice),
         "recover_item": AgendaItem.objects.get(workspace=acme, action="recover"),
+        "testimonial": advocacy.Testimonial.objects.create(
+            workspace=acme, contact=ann, text="x", received_on=today, consent_publish=True
+        ),
         "reactivate_item": AgendaItem.objects.get(workspace=acme, action="reactivate"),
         "message": OutboundMessage.objects.create(
             workspace=acme,
