@@ -15,6 +15,7 @@ from rapport.clients.actions import (
     record_permission,
 )
 from rapport.clients.models import ActivityKind, Direction, Permission, PermissionKind
+from rapport.outreach.actions import start_ask
 from rapport.outreach.models import Ask, AskKind, Outcome
 from rapport.workspaces.models import Workspace
 
@@ -75,16 +76,14 @@ def record_outcome(
     kind = ask_kind_for(item)
     engine.fill_scripts(workspace, [item])
     with changing():
-        ask = Ask.objects.create(
-            workspace=workspace,
-            contact=contact,
+        ask = start_ask(
+            contact,
             kind=kind,
             channel=channel,
             script=item.script,
-            asked_on=today,
-            asked_by=by,
+            by=by,
+            page=False,
             outcome=outcome,
-            outcome_at=None if outcome == Outcome.PENDING else dt.datetime.now(dt.UTC),
             note=note,
         )
         granted = outcome == Outcome.LATER or (
@@ -204,16 +203,14 @@ def record_reactivation(
         parts.append(note)
     engine.fill_scripts(workspace, [item])
     with changing():
-        ask = Ask.objects.create(
-            workspace=workspace,
-            contact=contact,
+        ask = start_ask(
+            contact,
             kind=AskKind.REACTIVATION,
             channel=channel,
             script=item.script,
-            asked_on=today,
-            asked_by=by,
+            by=by,
+            page=False,
             outcome=outcome,
-            outcome_at=dt.datetime.now(dt.UTC),
             note=" ".join(parts),
         )
         if outcome == Outcome.PROBLEM:

@@ -82,12 +82,6 @@ class ContactQuerySet(WorkspaceQuerySet):
             )
         return self.filter(query)
 
-    def with_open_issue(self):
-        return self.filter(
-            Q(issues__status__in=Issue.BLOCKING_STATUSES)
-            | Q(organization__contacts__issues__status__in=Issue.BLOCKING_STATUSES)
-        ).distinct()
-
 
 def new_external_id() -> str:
     # Contacts created in the app get an id that cannot collide with a CSV's

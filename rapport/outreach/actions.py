@@ -47,8 +47,11 @@ def start_ask(
     page: bool = True,
     automation_key: str | None = None,
     issue=None,
+    outcome: str = Outcome.PENDING,
+    note: str = "",
 ) -> Ask:
-    """Record an ask; with a client page (email, SMS, QR/link) it gets a token."""
+    """Record an ask; with a client page (email, SMS, QR/link) it gets a
+    token. An ask made in person or by phone is recorded with its outcome."""
     workspace = contact.workspace
     with changing():
         ask = Ask(
@@ -61,6 +64,9 @@ def start_ask(
             asked_by=by,
             automation_key=automation_key,
             issue=issue,
+            outcome=outcome,
+            outcome_at=None if outcome == Outcome.PENDING else timezone.now(),
+            note=note,
         )
         if page:
             ask.open_page()

@@ -66,9 +66,6 @@ PAGE_FOR_KIND = {
 
 
 class AskQuerySet(WorkspaceQuerySet):
-    def counting_for_cooldown(self):
-        return self.exclude(kind__in=[AskKind.PERMISSION, AskKind.RECOVERY])
-
     def by_token(self, token: str):
         """The ask a client page token opens, or None. Expired ones included:
         the page says so rather than pretending the link never existed."""
