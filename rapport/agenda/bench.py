@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from rapport.advocacy.models import Referral
-from rapport.agenda import engine
+from rapport.agenda import store
 from rapport.agenda.models import AgendaDecision, AgendaItem
 from rapport.clients.models import Activity, Contact, Issue, Permission, Purchase, StageChange
 from rapport.workspaces.models import Workspace
@@ -361,8 +361,8 @@ def main(argv: list[str]) -> int:
     # The first refresh of a new workspace also writes every contact's
     # readiness once; mornings after that rewrite only what changed. Time the
     # mornings, and report the first one too.
-    first_seconds, _ = timed(lambda: engine.refresh(workspace, today), 1)
-    refresh_seconds, items = timed(lambda: engine.refresh(workspace, today), args.repeat)
+    first_seconds, _ = timed(lambda: store.refresh(workspace, today), 1)
+    refresh_seconds, items = timed(lambda: store.refresh(workspace, today), args.repeat)
     floor_seconds, _ = timed(lambda: floor(workspace), args.repeat)
     result = {
         "database": connection.vendor,

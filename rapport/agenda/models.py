@@ -100,6 +100,14 @@ class AgendaItem(WorkspaceOwned):
         return None
 
     @property
+    def permission_pk(self) -> int | None:
+        """The permission a follow-up item is about (key permission:N)."""
+        parts = self.key.split(":")
+        if self.action == Action.FOLLOW_UP_PERMISSION and len(parts) == 2 and parts[1].isdigit():
+            return int(parts[1])
+        return None
+
+    @property
     def ask_kind(self) -> str | None:
         return ASK_ACTIONS.get(self.action)
 

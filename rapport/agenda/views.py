@@ -1,7 +1,6 @@
 import contextlib
 import datetime as dt
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.http import Http404
@@ -9,13 +8,10 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
-from rapport.agenda import actions, engine
-from rapport.agenda.forms import OutcomeForm, ScriptForm, SnoozeForm
+from rapport.agenda import actions, engine, store
+from rapport.agenda.forms import ScriptForm, SnoozeForm
 from rapport.agenda.models import ASK_ACTIONS, Action, AgendaItem, Script
 from rapport.agenda.scripts import DEFAULTS_BY_KEY, MERGE_FIELDS
-from rapport.clients import actions as clients
-from rapport.clients.models import Issue
-from rapport.outreach.models import Channel, Outcome
 from rapport.workspaces.access import get_in_workspace, owner_required, workspace_required
 
 TODAY_LIMIT = 50
@@ -55,15 +51,17 @@ def today(request):
     return TemplateResponse(request, "agenda/today.html", context)
 
 
-def _item(request, pk) -> AgendaItem:
+def get_item(request, pk) -> AgendaItem:
+    """The workspace's agenda item, or 404."""
     return get_in_workspace(
         AgendaItem.objects.select_related("contact", "contact__workspace"), request.workspace, pk=pk
     )
 
 
-def _after(request, item, message, *, form=None, snooze_form=None, status=200):
-    """htmx swaps the item card in place (a short confirmation, or the form
-    with its errors); without JavaScript the Today page is shown again."""
+def item_response(request, item, message, *, form=None, snooze_form=None, status=200):
+    """After an action on an item (here, or in outreach or winback): htmx
+    swaps the item card in place (a short confirmation, or the form with its
+    errors); without JavaScript the Today page is shown again."""
     if form is None and snooze_form is None:
         messages.success(request, message)
     if request.htmx:
@@ -86,95 +84,16 @@ def _after(request, item, message, *, form=None, snooze_form=None, status=200):
 
 @workspace_required
 @require_POST
-def outcome(request, pk):
-    item = _item(request, pk)
-    if item.action not in OUTCOME_ACTIONS:
-        raise Http404("This item is not an ask.")
-    form = OutcomeForm(request.POST, today=request.workspace.today())
-    if not form.is_valid():
-        return _after(request, item, "", form=form, status=422)
-    data = form.cleaned_data
-    ask = actions.record_outcome(
-        item,
-        data["outcome"],
-        by=request.user,
-        channel=data["channel"],
-        ask_after=data.get("ask_after"),
-        names=data["people"],
-        note=data["note"],
-    )
-    message = {
-        Outcome.YES: "Recorded: they said yes.",
-        Outcome.GAVE_NAMES: (
-            f"Recorded: {len(data['people'])} new prospect(s) referred by {item.contact.name}."
-        ),
-        Outcome.LATER: f"Recorded: ask again on {data.get('ask_after')}.",
-        Outcome.DECLINED: "Recorded: they declined. No ask for a while.",
-    }.get(ask.outcome, "Recorded.")
-    return _after(request, item, message)
-
-
-class FixForm(forms.Form):
-    owner = forms.ModelChoiceField(queryset=None, required=False)
-    due = forms.DateField()
-    plan = forms.CharField(required=False, max_length=500)
-
-    def __init__(self, *args, workspace, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = get_user_model().objects.filter(
-            memberships__workspace=workspace
-        )
-
-
-@workspace_required
-@require_POST
-def recover(request, pk):
-    """The next step of a service recovery, from its agenda item."""
-    item = _item(request, pk)
-    if not item.recovery:
-        raise Http404("This item is not a recovery.")
-    issue = get_in_workspace(
-        Issue.objects.select_related("contact"), request.workspace, pk=item.recovery[0]
-    )
-    today = request.workspace.today()
-    step = request.POST.get("step")
-    if step == "acknowledge":
-        clients.acknowledge_issue(issue, on=today)
-        message = "Apology recorded. Next: plan the fix."
-    elif step == "plan":
-        form = FixForm(request.POST, workspace=request.workspace)
-        if not form.is_valid():
-            messages.error(request, "Plan the fix with a due date.")
-            return redirect("agenda:today")
-        data = form.cleaned_data
-        clients.plan_fix(issue, owner=data["owner"], due=data["due"], plan=data["plan"], on=today)
-        message = f"Fix planned for {data['due']}."
-    elif step == "resolve":
-        clients.resolve_issue(issue, on=today, resolution=request.POST.get("resolution", "")[:500])
-        message = "Resolved. Next: ask them whether it is fixed for them."
-    elif step == "confirm":
-        clients.confirm_issue(issue, on=today)
-        message = f"Confirmed. Asks resume after {request.workspace.recovery_wait_days} days."
-    elif step == "reopen":
-        clients.reopen_issue(issue, words=request.POST.get("words", "")[:1000])
-        message = "Reopened: it is not fixed yet."
-    else:
-        raise Http404("Unknown step.")
-    return _after(request, item, message)
-
-
-@workspace_required
-@require_POST
 def done(request, pk):
-    item = _item(request, pk)
+    item = get_item(request, pk)
     actions.mark_done(item, by=request.user, note=request.POST.get("note", "")[:500])
-    return _after(request, item, "Done.")
+    return item_response(request, item, "Done.")
 
 
 @workspace_required
 @require_POST
 def snooze(request, pk):
-    item = _item(request, pk)
+    item = get_item(request, pk)
     today = request.workspace.today()
     data = request.POST.copy()
     if data.get("days"):
@@ -182,15 +101,15 @@ def snooze(request, pk):
             data["until"] = today + dt.timedelta(days=max(1, min(int(data["days"]), 365)))
     form = SnoozeForm(data, today=today)
     if not form.is_valid():
-        return _after(request, item, "", snooze_form=form, status=422)
+        return item_response(request, item, "", snooze_form=form, status=422)
     actions.snooze(item, form.cleaned_data["until"], by=request.user)
-    return _after(request, item, f"Snoozed until {form.cleaned_data['until']}.")
+    return item_response(request, item, f"Snoozed until {form.cleaned_data['until']}.")
 
 
 @owner_required
 @require_POST
 def rebuild(request):
-    count = engine.refresh(request.workspace)
+    count = store.refresh(request.workspace)
     messages.success(request, f"The agenda was rebuilt: {count} items.")
     return redirect("agenda:today")
 
@@ -238,74 +157,3 @@ def script_edit(request, key):
         "section": "scripts",
     }
     return TemplateResponse(request, "agenda/script_edit.html", context)
-
-
-class ReactivationForm(forms.Form):
-    """What came of a win-back call (actions.record_reactivation)."""
-
-    outcome = forms.ChoiceField(
-        choices=[
-            (Outcome.YES, "Coming back"),
-            (Outcome.LATER, "Not now"),
-            (Outcome.DECLINED, "Not interested"),
-            (Outcome.PROBLEM, "A problem came up"),
-        ]
-    )
-    channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.PHONE)
-    booked_on = forms.DateField(required=False)
-    until = forms.DateField(required=False)
-    words = forms.CharField(required=False, max_length=1000)
-    note = forms.CharField(required=False, max_length=500)
-
-    def __init__(self, *args, today: dt.date, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.today = today
-
-    def clean(self):
-        data = super().clean()
-        outcome = data.get("outcome")
-        if outcome == Outcome.LATER:
-            until = data.get("until")
-            if not until:
-                self.add_error("until", "On which day should we call again?")
-            elif until <= self.today:
-                self.add_error("until", "Choose a day after today.")
-        booked_on = data.get("booked_on")
-        if outcome == Outcome.YES and booked_on and booked_on < self.today:
-            self.add_error("booked_on", "The booking cannot be in the past.")
-        if outcome == Outcome.PROBLEM and not (data.get("words") or "").strip():
-            self.add_error("words", "What did they say? Their words open the issue.")
-        return data
-
-
-@workspace_required
-@require_POST
-def reactivation(request, pk):
-    """One-click outcome of a win-back call, from its agenda item."""
-    item = _item(request, pk)
-    if item.action != Action.REACTIVATE:
-        raise Http404("This item is not a win-back call.")
-    form = ReactivationForm(request.POST, today=request.workspace.today())
-    if not form.is_valid():
-        return _after(request, item, "", form=form, status=422)
-    data = form.cleaned_data
-    outcome = data["outcome"]
-    until = {Outcome.YES: data.get("booked_on"), Outcome.LATER: data.get("until")}.get(outcome)
-    actions.record_reactivation(
-        item,
-        outcome,
-        by=request.user,
-        channel=data["channel"],
-        until=until,
-        words=data["words"],
-        note=data["note"],
-    )
-    name = item.contact.first_name or item.contact.name
-    message = {
-        Outcome.YES: f"Recorded: {name} is coming back" + (f" on {until}." if until else "."),
-        Outcome.LATER: f"Recorded: not now. {name} is back on the agenda on {until}.",
-        Outcome.DECLINED: f"Recorded: {name} is not interested. No ask for a while.",
-        Outcome.PROBLEM: "Issue opened with their words. Next: apologise — "
-        "the recovery is on the agenda, and no ask until it is put right.",
-    }[outcome]
-    return _after(request, item, message)

@@ -15,8 +15,10 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from rapport.agenda.text import detect
+from rapport.clients.ladder import LadderFacts, best_promotion
 from rapport.clients.models import (
     Activity,
+    ActivityKind,
     ConsentRecord,
     Contact,
     Deal,
@@ -145,26 +147,12 @@ def record_consent(contact: Contact, channel: str, granted: bool, text: str, sou
 
 # -- the ladder ----------------------------------------------------------
 
-PROMOTION_ORDER = [
-    # (reason, stage it earns), weakest first: the strongest that applies wins.
-    (Reason.FIRST_DEAL, Stage.CUSTOMER),
-    (Reason.FIRST_PURCHASE, Stage.CUSTOMER),
-    (Reason.SECOND_DEAL, Stage.MEMBER),
-    (Reason.REPEAT_PURCHASE, Stage.MEMBER),
-    (Reason.TESTIMONIAL_GIVEN, Stage.ADVOCATE),
-    (Reason.REFERRAL_GIVEN, Stage.ADVOCATE),
-    (Reason.UNSOLICITED_REFERRAL, Stage.RAVING_FAN),
-    (Reason.SECOND_REFERRAL, Stage.RAVING_FAN),
-]
-
 
 def promote(workspace, contact_ids: Iterable[int]) -> int:
     """Apply the automatic promotions from the facts, set-based.
 
-    First purchase or deal → customer; a repeat purchase or a second won deal
-    → member; a referral or testimonial given → advocate; a second referral,
-    or an unsolicited one → raving fan. Promotions only ever go up: a rung
-    set by hand above what the facts say is kept. Returns how many moved.
+    The promotions are clients.ladder.PROMOTIONS. They only ever go up: a
+    rung set by hand above what the facts say is kept. Returns how many moved.
     """
     from rapport.advocacy.models import Referral, Testimonial
 
@@ -182,8 +170,10 @@ def promote(workspace, contact_ids: Iterable[int]) -> int:
             )
             return {row[field]: row for row in rows}
 
-        purchases = counts(Purchase.objects)
+        purchases = counts(Purchase.objects, distinct_days=Count("date", distinct=True))
+        all_deals = counts(Deal.objects)
         deals = counts(Deal.objects.filter(stage__in=[DealStage.WON, DealStage.COMPLETED]))
+        meetings = counts(Activity.objects.filter(kind=ActivityKind.MEETING))
         referrals = counts(
             Referral.objects, "referrer_id", unsolicited=Count("id", filter=Q(unsolicited=True))
         )
@@ -194,20 +184,16 @@ def promote(workspace, contact_ids: Iterable[int]) -> int:
             "pk", "stage"
         )
         for pk, stage in contacts:
-            facts = {
-                Reason.FIRST_PURCHASE: pk in purchases,
-                Reason.FIRST_DEAL: pk in deals,
-                Reason.REPEAT_PURCHASE: purchases.get(pk, {}).get("n", 0) >= 2,
-                Reason.SECOND_DEAL: deals.get(pk, {}).get("n", 0) >= 2,
-                Reason.REFERRAL_GIVEN: pk in referrals,
-                Reason.TESTIMONIAL_GIVEN: pk in testimonials,
-                Reason.SECOND_REFERRAL: referrals.get(pk, {}).get("n", 0) >= 2,
-                Reason.UNSOLICITED_REFERRAL: bool(referrals.get(pk, {}).get("unsolicited")),
-            }
-            best = None
-            for reason, target in PROMOTION_ORDER:
-                if facts[reason] and (best is None or Stage.rank(target) >= Stage.rank(best[1])):
-                    best = (reason, target)
+            facts = LadderFacts(
+                meetings=meetings.get(pk, {}).get("n", 0),
+                deals=all_deals.get(pk, {}).get("n", 0),
+                deals_won=deals.get(pk, {}).get("n", 0),
+                purchases=purchases.get(pk, {}).get("distinct_days", 0),
+                referrals=referrals.get(pk, {}).get("n", 0),
+                unsolicited=referrals.get(pk, {}).get("unsolicited", 0),
+                testimonials=testimonials.get(pk, {}).get("n", 0),
+            )
+            best = best_promotion(facts)
             if best and Stage.rank(best[1]) > Stage.rank(stage):
                 earned[best[1]].append((pk, stage, best[0]))
 
@@ -296,6 +282,8 @@ def log_activity(contact: Contact, *, by=None, read_text: bool = True, **fields)
             contact.workspace, contact.pk, read_text=read_text, created_by=by, **fields
         )
         activity.save()
+        if activity.kind == ActivityKind.MEETING:
+            promote(contact.workspace, [contact.pk])  # a first meeting: a prospect
         facts_changed(contact.workspace, [contact.pk])
     return activity
 
@@ -304,7 +292,8 @@ def log_activity(contact: Contact, *, by=None, read_text: bool = True, **fields)
 
 
 def save_deal(deal: Deal) -> Deal:
-    """Create or update a deal; a won or completed deal may promote its contact."""
+    """Create or update a deal; it may promote its contact (a deal opened makes a
+    suspect a prospect; a won or completed one, a customer)."""
     if deal.stage in (DealStage.WON, DealStage.COMPLETED) and not deal.won_on:
         deal.won_on = deal.completed_on or deal.workspace.today()
     with changing():
@@ -403,3 +392,13 @@ def record_permission(
         )
         facts_changed(contact.workspace, [contact.pk])
     return permission
+
+
+def close_permission(contact: Contact, permission_pk: int, *, on: dt.date) -> None:
+    """The follow-up a permission asked for was made: it holds nothing back
+    and comes due no more."""
+    with changing():
+        Permission.objects.filter(
+            workspace_id=contact.workspace_id, contact=contact, pk=permission_pk, closed_on=None
+        ).update(closed_on=on)
+        facts_changed(contact.workspace, [contact.pk])

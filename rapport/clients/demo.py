@@ -33,7 +33,7 @@ from rapport.advocacy.actions import (
     record_testimonial,
 )
 from rapport.advocacy.models import Referral, Testimonial
-from rapport.agenda import engine
+from rapport.agenda import engine, store
 from rapport.agenda.models import AgendaItem
 from rapport.clients.actions import (
     PurchaseRow,
@@ -1252,7 +1252,7 @@ def build_dental(*, patients: int = 500, seed: int = 1183) -> Summary:
         # stored agenda today's whatever that mechanism does.
         with changing():
             _Dental(workspace, owner, staff, seed, patients).build()
-        engine.refresh(workspace)
+        store.refresh(workspace)
     return _summary(workspace, started)
 
 
@@ -1729,7 +1729,7 @@ def build_consulting(*, clients: int = 80, seed: int = 2090) -> Summary:
         # stored agenda today's whatever that mechanism does.
         with changing():
             _Consulting(workspace, owner, staff, seed, clients).build()
-        engine.refresh(workspace)
+        store.refresh(workspace)
     return _summary(workspace, started)
 
 

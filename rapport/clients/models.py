@@ -122,8 +122,9 @@ class Contact(WorkspaceOwned):
     # Their usual spend per purchase (winback.rhythm): a sale well above it is
     # a point of sale, not routine.
     typical_amount = models.FloatField(null=True, blank=True, editable=False)
-    # Their own rhythm: the median days between purchases (winback.rhythm).
-    rhythm_days = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # The amount of their first purchase (winback.rhythm): a big first yes
+    # counts toward readiness.
+    first_amount = models.FloatField(null=True, blank=True, editable=False)
     # Readiness as of the last agenda refresh, kept so the contacts list can
     # filter and sort on it; the agenda engine recomputes it from the facts.
     readiness = models.PositiveSmallIntegerField(default=0, editable=False)
@@ -156,6 +157,7 @@ class Contact(WorkspaceOwned):
                     "recall_interval_days",
                     "rhythm_days",
                     "typical_amount",
+                    "first_amount",
                     "readiness",
                     "created_at",
                 ],
@@ -189,6 +191,8 @@ class StageChange(WorkspaceOwned):
         TESTIMONIAL_GIVEN = "testimonial_given", "Gave a testimonial"
         SECOND_REFERRAL = "second_referral", "Gave a second referral"
         UNSOLICITED_REFERRAL = "unsolicited_referral", "Gave an unsolicited referral"
+        FIRST_MEETING = "first_meeting", "First meeting"
+        DEAL_OPENED = "deal_opened", "A deal opened"
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="stage_changes")
     from_stage = models.CharField(max_length=12, choices=Stage.choices, blank=True)
@@ -401,6 +405,9 @@ class Permission(WorkspaceOwned):
         max_length=20, choices=Source.choices, default=Source.UPFRONT_CONTRACT
     )
     note = models.TextField(blank=True)
+    # The follow-up it asked for was made (or it was withdrawn): it no
+    # longer holds asks back, nor comes due again.
+    closed_on = models.DateField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -37,8 +37,10 @@ __all__ = [
     "fit",
     "log_likelihood",
     "p_alive",
+    "params_from",
     "score",
     "summarize",
+    "weekly_history",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -211,6 +213,28 @@ class BgNbdParams:
 
     def as_tuple(self) -> tuple[float, float, float, float]:
         return (self.r, self.alpha, self.a, self.b)
+
+
+def params_from(stored: dict) -> BgNbdParams | None:
+    """Parameters stored as a mapping ({"r", "alpha", "a", "b", ...}); None
+    when the mapping holds no fitted model (a fallback, or nothing yet)."""
+    if not all(key in stored for key in ("r", "alpha", "a", "b")):
+        return None
+    return BgNbdParams(stored["r"], stored["alpha"], stored["a"], stored["b"])
+
+
+WEEK_DAYS = 7.0
+
+
+def weekly_history(
+    purchase_days: FloatArray, first_day: FloatArray, last_day: FloatArray, today: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(x, t_x, T) in weeks from per-customer counts of purchase days and the
+    day numbers of their first and last purchase (customers with at least one)."""
+    x = purchase_days - 1
+    t_x = (last_day - first_day) / WEEK_DAYS
+    T = (today - first_day) / WEEK_DAYS
+    return x, t_x, T
 
 
 def _unpack(params: ParamsLike) -> tuple[float, float, float, float]:

@@ -6,6 +6,9 @@ import datetime as dt
 from django.utils import timezone
 
 from rapport.advocacy.actions import receive_names, record_testimonial
+from rapport.agenda.actions import ask_kind_for, decide
+from rapport.agenda.engine import fill_scripts
+from rapport.agenda.models import AgendaDecision, AgendaItem
 from rapport.clients.actions import (
     changing,
     facts_changed,
@@ -315,3 +318,55 @@ def sms_reply(workspace, from_number: str, body: str) -> bool:
             to_client=False,
         )
     return True
+
+
+def record_item_outcome(
+    item: AgendaItem,
+    outcome: str,
+    *,
+    by,
+    channel: str,
+    ask_after: dt.date | None = None,
+    names: list[dict] | None = None,
+    note: str = "",
+) -> Ask:
+    """The contact was asked, from an agenda item; record how it went, in one
+    step (the ask, a permission granted, names received, the decision)."""
+    contact = item.contact
+    workspace = contact.workspace
+    today = workspace.today()
+    kind = ask_kind_for(item)
+    fill_scripts(workspace, [item])
+    with changing():
+        ask = start_ask(
+            contact,
+            kind=kind,
+            channel=channel,
+            script=item.script,
+            by=by,
+            page=False,
+            outcome=outcome,
+            note=note,
+        )
+        granted = outcome == Outcome.LATER or (
+            kind == AskKind.PERMISSION and outcome == Outcome.YES
+        )
+        if granted:
+            record_permission(
+                contact,
+                kind=PermissionKind.BOTH if kind == AskKind.PERMISSION else kind,
+                ask_after=ask_after or today + dt.timedelta(days=90),
+                granted_on=today,
+                source=(
+                    Permission.Source.UPFRONT_CONTRACT
+                    if kind == AskKind.PERMISSION
+                    else Permission.Source.ASK_ME_LATER
+                ),
+                note=note,
+                by=by,
+            )
+        if outcome == Outcome.GAVE_NAMES and names:
+            receive_names(contact, names, on=today)
+        decide(item, AgendaDecision.Status.DONE, by=by)
+        facts_changed(workspace, [contact.pk])
+    return ask

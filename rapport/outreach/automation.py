@@ -8,13 +8,13 @@ candidates in the workspace, one engine `Snapshot` (a fixed number of
 queries) judges all of them, and only then is anything written.
 
 Every email to a client passes the gates of DESIGN.md, the same ones the
-agenda applies (`engine.Rules.blockers` and `ask_hold`, reused here): no open
-issue for the contact or its organization and no unhandled complaint; email
-consent and an address that is not suppressed; readiness at or above the
-workspace's threshold; a customer or above for a referral or testimonial;
-the cooldown per kind, the decline hold-back and a permission's "not before"
-date. Two more keep automated mail polite: no automated email to a client
-already asked or emailed today, and at most one per client per run.
+agenda applies (`agenda.gates.why_not`, the very same functions): no open
+issue for the contact or its organization and no unhandled complaint;
+readiness at or above the workspace's threshold and a customer or above for
+a referral or testimonial; the cooldown per kind, the decline hold-back, a
+permission's "not before" date, one ask a day. Outreach adds its own: email
+consent and an address that is not suppressed, no automated email to a
+client already emailed today, and at most one per client per run.
 
 Each fact acts once: an automated ask carries `Ask.automation_key` (unique),
 e.g. `auto:testimonial:deal:42`, and a follow-up or a reminder has its
@@ -34,7 +34,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
-from rapport.agenda import engine
+from rapport.agenda import gates as agenda_gates
+from rapport.agenda.facts import Snapshot
+from rapport.agenda.rules import Run
 from rapport.agenda.scripts import bodies_for, render
 from rapport.clients.actions import changing
 from rapport.clients.models import Contact, Deal, DealStage, Purchase
@@ -169,8 +171,8 @@ class Gates:
     def __init__(self, workspace, on: dt.date, contacts: list[Contact]):
         ids = sorted({contact.pk for contact in contacts})
         self.workspace, self.on = workspace, on
-        self.snapshot = engine.Snapshot(workspace, on, ids)
-        self.rules = engine.Rules(self.snapshot)
+        self.snapshot = Snapshot(workspace, on, ids)
+        self.run = Run(self.snapshot)
         hashes = {address_hash(contact.email) for contact in contacts if contact.email}
         self.suppressed = set(
             Suppression.objects.filter(
@@ -188,8 +190,7 @@ class Gates:
 
     def problem(self, contact: Contact, ask_kind: str, *, cooldown: bool = True) -> str | None:
         """Why this contact may not be emailed this ask now, or None."""
-        s, ws = self.snapshot, self.workspace
-        i = s.index.get(contact.pk)
+        i = self.snapshot.index.get(contact.pk)
         if i is None:
             return "the contact was erased"
         if not contact.email:
@@ -198,20 +199,10 @@ class Gates:
             return "no consent to email"
         if address_hash(contact.email) in self.suppressed:
             return "the address is on the suppression list"
-        blockers = self.rules.blockers(i)
-        if blockers:
-            return blockers[0]
-        if ask_kind in (AskKind.REFERRAL, AskKind.TESTIMONIAL) and (
-            s.stage_rank[i] < engine.CUSTOMER_RANK
-        ):
-            return f"a {engine.STAGE_LABEL[s.stages[i]].lower()} is not asked for a {ask_kind}"
-        readiness = int(s.readiness[i])
-        if readiness < ws.readiness_threshold:
-            return f"readiness {readiness} is below the threshold of {ws.readiness_threshold}"
-        asked_today = any(day == self.on for _, day, _ in s.recent_asks.get(contact.pk, []))
-        if asked_today or contact.pk in self.emailed_today:
-            return "already asked or emailed today"
-        return self.rules.ask_hold(i, ask_kind, cooldown=cooldown)
+        if contact.pk in self.emailed_today:
+            return "already emailed today"
+        skip = () if cooldown else ("cooldown",)
+        return agenda_gates.why_not(self.run, i, ask_kind, skip=skip)
 
     def gave_testimonial(self, contact: Contact) -> bool:
         i = self.snapshot.index.get(contact.pk)

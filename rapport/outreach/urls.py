@@ -12,6 +12,7 @@ urlpatterns = [
     path("contacts/<int:pk>/export/", views.export_contact, name="export"),
     path("contacts/<int:pk>/erase/", views.erase_contact, name="erase"),
     path("asks/<int:pk>/card/", views.card, name="card"),
+    path("agenda/items/<int:pk>/outcome/", views.item_outcome, name="item_outcome"),
     path("outbox/", views.outbox, name="outbox"),
     path("outbox/<int:pk>/retry/", views.retry, name="retry"),
     path("testimonials/<int:pk>/photo/", views.testimonial_photo, name="testimonial_photo"),

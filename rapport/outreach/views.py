@@ -13,13 +13,15 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from rapport.agenda import engine
+from rapport.agenda import engine, store
 from rapport.agenda.actions import ask_kind_for, mark_asked
+from rapport.agenda.forms import OutcomeForm
 from rapport.agenda.models import AgendaItem
 from rapport.agenda.scripts import bodies_for, render
+from rapport.agenda.views import OUTCOME_ACTIONS, get_item, item_response
 from rapport.clients.models import Contact
 from rapport.outreach import actions, compose, privacy
-from rapport.outreach.models import Ask, AskKind, Channel, OutboundMessage, Suppression
+from rapport.outreach.models import Ask, AskKind, Channel, OutboundMessage, Outcome, Suppression
 from rapport.workspaces.access import get_in_workspace, owner_required, workspace_required
 
 SCRIPT_FOR_KIND = {
@@ -311,7 +313,7 @@ def erase_contact(request, pk):
     if request.method == "POST" and request.POST.get("confirm") == contact.name:
         name = contact.name
         privacy.erase(contact)
-        engine.refresh(request.workspace)
+        store.refresh(request.workspace)
         messages.success(request, f"{name} was erased. Only a hashed suppression entry remains.")
         return redirect("clients:list")
     wrong = request.method == "POST"
@@ -341,3 +343,34 @@ def logo(request, workspace_id):
     response = FileResponse(workspace.logo.open("rb"), content_type="image/png")
     response["Cache-Control"] = "public, max-age=86400"
     return response
+
+
+@workspace_required
+@require_POST
+def item_outcome(request, pk):
+    """The outcome of an ask made from an agenda item, in one click."""
+    item = get_item(request, pk)
+    if item.action not in OUTCOME_ACTIONS:
+        raise Http404("This item is not an ask.")
+    form = OutcomeForm(request.POST, today=request.workspace.today())
+    if not form.is_valid():
+        return item_response(request, item, "", form=form, status=422)
+    data = form.cleaned_data
+    ask = actions.record_item_outcome(
+        item,
+        data["outcome"],
+        by=request.user,
+        channel=data["channel"],
+        ask_after=data.get("ask_after"),
+        names=data["people"],
+        note=data["note"],
+    )
+    message = {
+        Outcome.YES: "Recorded: they said yes.",
+        Outcome.GAVE_NAMES: (
+            f"Recorded: {len(data['people'])} new prospect(s) referred by {item.contact.name}."
+        ),
+        Outcome.LATER: f"Recorded: ask again on {data.get('ask_after')}.",
+        Outcome.DECLINED: "Recorded: they declined. No ask for a while.",
+    }.get(ask.outcome, "Recorded.")
+    return item_response(request, item, message)

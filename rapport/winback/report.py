@@ -1,9 +1,9 @@
 """The win-back report: the clients who drifted or are drifting, what they
 were worth, and what came of each win-back call.
 
-Set-based, like the agenda it mirrors: one `engine.Snapshot` (the agenda's
-own facts, P(alive) included) and the lapse rules' own verdicts
-(`Rules.lapse_screen`), so a client is "lapsed" here exactly when the agenda
+Set-based, like the agenda it mirrors: one agenda `Snapshot` (its own facts,
+P(alive) included) and the lapse rules' own verdicts (`winback.rules.screen`),
+so a client is "lapsed" here exactly when the agenda
 proposes a win-back call, in the same words; then two grouped queries (spend
 per visit, the latest win-back call of each client). Names are read only for
 the rows shown (one page) or exported, 5,000 a query. Never a query per
@@ -46,16 +46,18 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.db.models import Count, Sum
 
-from rapport.agenda import engine
+from rapport.agenda import gates, wording
+from rapport.agenda.facts import CUSTOMER_RANK, EPOCH, Snapshot, to_date
 from rapport.agenda.models import Action
+from rapport.agenda.rules import Run
 from rapport.clients.models import Contact, Purchase
 from rapport.outreach.models import Ask, AskKind, Outcome
-from rapport.winback import lapse
+from rapport.winback import rules
 
 # Below this chance of still being a client, a customer is at risk.
 AT_RISK_BELOW = 0.7
 # P(alive) assumed when the model cannot say (see the module docstring).
-ASSUMED_ALIVE_LAPSED = lapse.P_ALIVE_THRESHOLD
+ASSUMED_ALIVE_LAPSED = rules.P_ALIVE_THRESHOLD
 ASSUMED_ALIVE_AT_RISK = AT_RISK_BELOW
 # "Called": a win-back call this recent.
 CALLED_WITHIN_DAYS = 365
@@ -158,11 +160,11 @@ class Row:
     def since_words(self) -> str:
         if self.days_since is None:
             return ""
-        return engine._since(self.days_since, self.interval)
+        return wording.since(self.days_since, self.interval)
 
     @property
     def rhythm_words(self) -> str:
-        return engine._every(self.interval) if self.interval else ""
+        return wording.every(self.interval) if self.interval else ""
 
     @property
     def p_alive_percent(self) -> int | None:
@@ -293,16 +295,16 @@ def build(workspace, on: dt.date | None = None, *, show="all", sort="revenue") -
     on = on or workspace.today()
     show = show if show in SHOW else "all"
     sort = sort if sort in SORTS else "revenue"
-    s = engine.Snapshot(workspace, on)
-    rules = engine.Rules(s)
-    lapses = rules.lapse_screen()
+    s = Snapshot(workspace, on)
+    run = Run(s)
+    lapses = s.memo(rules.screen)
     n = len(s.ids)
 
     lapsed = np.zeros(n, dtype=bool)
     due = np.zeros(n, dtype=bool)
-    for i, (action, _key, _why, _interval) in lapses.items():
-        (lapsed if action == Action.REACTIVATE else due)[i] = True
-    customer = s.stage_rank >= engine.CUSTOMER_RANK
+    for i, lapse in lapses.items():
+        (lapsed if lapse.action == Action.REACTIVATE else due)[i] = True
+    customer = s.stage_rank >= CUSTOMER_RANK
     with np.errstate(invalid="ignore"):
         model_risk = customer & (s.p_alive < AT_RISK_BELOW)
     at_risk = ~lapsed & (due | model_risk)
@@ -312,15 +314,15 @@ def build(workspace, on: dt.date | None = None, *, show="all", sort="revenue") -
     for pk, (asked_on, _) in calls.items():
         i = s.index.get(pk)
         if i is not None:
-            call_day[i] = (asked_on - engine.EPOCH).days
+            call_day[i] = (asked_on - EPOCH).days
     with np.errstate(invalid="ignore"):
         called = customer & (call_day >= s.today - CALLED_WITHIN_DAYS)
 
     interval, source = usual_intervals(
         s.purchases, s.first_purchase, s.last_purchase, s.rhythm, s.recall
     )
-    for i, (_action, _key, _why, usual) in lapses.items():
-        interval[i] = usual  # the very interval the reason was given for
+    for i, lapse in lapses.items():
+        interval[i] = lapse.interval  # the very interval the reason was given for
     spend, typical_spend = spend_per_visit(workspace, on, s.index, n)
     own_spend = ~np.isnan(spend)
     spend = np.where(own_spend, spend, typical_spend)
@@ -339,7 +341,7 @@ def build(workspace, on: dt.date | None = None, *, show="all", sort="revenue") -
         pk = int(s.ids[i])
         status = LAPSED if lapsed[i] else AT_RISK if at_risk[i] else ACTIVE
         if i in lapses:
-            why = list(lapses[i][2])
+            why = list(lapses[i].why)
         elif model_risk[i]:
             why = [
                 f"the lapse model gives a {round(float(s.p_alive[i]) * 100)}% chance "
@@ -353,14 +355,14 @@ def build(workspace, on: dt.date | None = None, *, show="all", sort="revenue") -
         call = None
         if pk in calls:
             asked_on, outcome = calls[pk]
-            came_back = not np.isnan(last) and last >= (asked_on - engine.EPOCH).days
+            came_back = not np.isnan(last) and last >= (asked_on - EPOCH).days
             call = Call(asked_on, outcome, bool(came_back))
         rows.append(
             Row(
                 contact_id=pk,
                 status=status,
                 why=why,
-                last_purchase=None if np.isnan(last) else engine._date(last),
+                last_purchase=None if np.isnan(last) else to_date(last),
                 days_since=None if np.isnan(last) else int(s.today - last),
                 interval=None if np.isnan(interval[i]) else float(interval[i]),
                 interval_source=INTERVAL_SOURCE[int(source[i])],
@@ -368,8 +370,8 @@ def build(workspace, on: dt.date | None = None, *, show="all", sort="revenue") -
                 p_alive_note="" if p_alive is not None else p_alive_note(workspace, s.purchases[i]),
                 revenue_at_risk=None if np.isnan(revenue[i]) else float(revenue[i]),
                 estimated=bool(estimated[i]),
-                last_touch=None if np.isnan(touch) else engine._date(touch),
-                holds=rules.blockers(i),
+                last_touch=None if np.isnan(touch) else to_date(touch),
+                holds=gates.blockers(run, i),
                 call=call,
             )
         )

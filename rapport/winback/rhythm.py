@@ -46,6 +46,22 @@ def typical_amounts(contacts: np.ndarray, amounts: np.ndarray) -> dict[int, floa
     return dict(zip(ids.tolist(), np.round(sums / counts, 2).tolist(), strict=True))
 
 
+def first_amounts(contacts: np.ndarray, days: np.ndarray, amounts: np.ndarray) -> dict:
+    """The amount of each contact's first purchase (the earliest with an
+    amount; several on that day are added up), vectorised."""
+    known = ~np.isnan(amounts)
+    if not known.any():
+        return {}
+    contacts, days, amounts = contacts[known], days[known], amounts[known]
+    order = np.lexsort((days, contacts))
+    contacts, days, amounts = contacts[order], days[order], amounts[order]
+    ids, start = np.unique(contacts, return_index=True)
+    first_day = np.repeat(days[start], np.diff(np.append(start, len(contacts))))
+    on_first = days == first_day
+    totals = np.bincount(np.searchsorted(ids, contacts[on_first]), weights=amounts[on_first])
+    return dict(zip(ids.tolist(), np.round(totals, 2).tolist(), strict=True))
+
+
 def update(workspace, contact_ids=None) -> int:
     """Recompute and store the rhythm of some contacts (None: all)."""
     table = Purchase._meta.db_table
@@ -70,15 +86,17 @@ def update(workspace, contact_ids=None) -> int:
     ids, values = medians(contacts, days)
     rhythm = dict(zip(ids.tolist(), np.rint(values).astype(int).tolist(), strict=True))
     typical = typical_amounts(contacts, amounts)
+    first = first_amounts(contacts, days, amounts)
     scope = Contact.objects.filter(workspace=workspace)
     if contact_ids is not None:
         scope = scope.filter(pk__in=contact_ids)
     changed = []
-    for contact in scope.only("pk", "rhythm_days", "typical_amount"):
-        value, spend = rhythm.get(contact.pk), typical.get(contact.pk)
-        if contact.rhythm_days != value or contact.typical_amount != spend:
-            contact.rhythm_days, contact.typical_amount = value, spend
+    fields = ["rhythm_days", "typical_amount", "first_amount"]
+    for contact in scope.only("pk", *fields):
+        values = (rhythm.get(contact.pk), typical.get(contact.pk), first.get(contact.pk))
+        if (contact.rhythm_days, contact.typical_amount, contact.first_amount) != values:
+            contact.rhythm_days, contact.typical_amount, contact.first_amount = values
             changed.append(contact)
     with transaction.atomic():
-        Contact.objects.bulk_update(changed, ["rhythm_days", "typical_amount"], batch_size=1000)
+        Contact.objects.bulk_update(changed, fields, batch_size=1000)
     return len(changed)

@@ -93,7 +93,7 @@ def workspace_settings(request):
             return redirect("workspaces:settings")
         if form.is_valid():
             form.save()
-            from rapport.agenda.engine import refresh
+            from rapport.agenda.store import refresh
 
             refresh(workspace)
             messages.success(request, "Settings saved; the agenda was rebuilt with them.")

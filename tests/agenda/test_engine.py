@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from rapport.advocacy.actions import record_referral_given, record_testimonial
-from rapport.agenda import engine
+from rapport.agenda import engine, store
 from rapport.agenda.models import Action
 from rapport.clients import actions
 from rapport.clients.models import Contact, Stage
@@ -79,7 +79,9 @@ def test_open_issue_blocks_every_ask_and_a_resolved_one_no_longer_does(acme, tod
     actions.confirm_issue(issue, on=today - dt.timedelta(days=40))
     unblocked = actions_for(acme, ann, today)
     assert Action.RECOVER not in unblocked
-    assert {Action.FOLLOW_UP_PERMISSION, Action.ASK_MORE_NAMES} <= set(unblocked)
+    # One ask a day: the permission they gave comes first.
+    assert Action.FOLLOW_UP_PERMISSION in unblocked
+    assert Action.ASK_MORE_NAMES not in unblocked
 
 
 def test_an_open_issue_at_the_organization_blocks_colleagues_too(acme, today):
@@ -159,8 +161,8 @@ def test_a_referral_received_yields_thank_and_ask_more_names(acme, today):
     assert found[Action.ASK_MORE_NAMES].priority > found[Action.THANK].priority
 
 
-def test_ask_more_names_right_after_an_ask_that_brought_names(acme, today):
-    # The referral cooldown does not hold back "who else?" in the same conversation.
+def test_no_other_names_right_after_an_ask_that_brought_names(acme, today):
+    # They were just asked and gave names: thank them; "who else?" was that ask.
     ann = factories.client_with_history(acme, today)
     Ask.objects.create(
         workspace=acme,
@@ -171,7 +173,10 @@ def test_ask_more_names_right_after_an_ask_that_brought_names(acme, today):
         outcome=Outcome.GAVE_NAMES,
     )
     factories.referral(ann, today)
-    assert {Action.THANK, Action.ASK_MORE_NAMES} <= set(actions_for(acme, ann, today))
+    found = actions_for(acme, ann, today)
+    assert Action.THANK in found
+    assert Action.ASK_MORE_NAMES not in found
+    assert "already asked today (referral)" in engine.explain(ann, today).holds
 
 
 def test_permission_comes_due_exactly_on_its_date_in_the_workspace_time_zone(acme):
@@ -343,12 +348,12 @@ def test_refresh_stores_items_and_readiness_and_decisions_survive_it(acme, today
     from rapport.agenda.models import AgendaItem
 
     ann = praised(acme, today)
-    engine.refresh(acme, today)
+    store.refresh(acme, today)
     item = AgendaItem.objects.get(contact=ann, action=Action.ASK_REFERRAL)
     ann.refresh_from_db()
     assert ann.readiness == item.readiness > 0
     agenda_actions.snooze(item, today + dt.timedelta(days=3), by=alice)
-    engine.refresh(acme, today)
+    store.refresh(acme, today)
     assert not AgendaItem.objects.filter(contact=ann, action=Action.ASK_REFERRAL).exists()
     assert Action.ASK_REFERRAL in actions_for(acme, ann, today + dt.timedelta(days=3))
 

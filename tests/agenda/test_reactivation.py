@@ -5,11 +5,11 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from rapport.agenda import actions as agenda_actions
-from rapport.agenda import engine
+from rapport.agenda import engine, store
 from rapport.agenda.models import Action, AgendaDecision, AgendaItem
 from rapport.clients.models import Issue, Permission
 from rapport.outreach.models import Ask, AskKind, Outcome
+from rapport.winback import actions as winback
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ def pat(acme, today):
     pat = factories.contact(acme, first_name="Pat", relationship=8, relationship_on=today)
     visits = [today - dt.timedelta(days=200 + 60 * k) for k in range(5)]
     factories.purchases(pat, sorted(visits))
-    engine.refresh(acme, today)
+    store.refresh(acme, today)
     return pat
 
 
@@ -37,18 +37,18 @@ def agenda(contact, on):
 def post(client, item, *, htmx=False, **data):
     data.setdefault("channel", "phone")
     headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
-    return client.post(reverse("agenda:reactivation", args=[item.pk]), data, **headers)
+    return client.post(reverse("winback:reactivation", args=[item.pk]), data, **headers)
 
 
 def test_today_offers_the_outcomes_and_the_facilitative_questions(alice_client, pat):
     page = alice_client.get(reverse("agenda:today")).content.decode()
     item = item_of(pat)
-    assert reverse("agenda:reactivation", args=[item.pk]) in page
+    assert reverse("winback:reactivation", args=[item.pk]) in page
     assert "Coming back (booked)" in page and "A problem came up" in page
     assert "What has stopped you from coming back recently?" in page
     # The same card on the contact page.
     page = alice_client.get(reverse("clients:detail", args=[pat.pk])).content.decode()
-    assert reverse("agenda:reactivation", args=[item.pk]) in page
+    assert reverse("winback:reactivation", args=[item.pk]) in page
 
 
 def test_coming_back_records_a_yes_and_the_item_is_done(alice_client, alice, pat, today):
@@ -136,7 +136,7 @@ def test_a_problem_opens_an_issue_blocks_asks_and_the_recovery_appears(
 def test_htmx_swaps_the_card_with_a_confirmation(alice_client, pat, today):
     item = item_of(pat)
     response = alice_client.post(
-        reverse("agenda:reactivation", args=[item.pk]),
+        reverse("winback:reactivation", args=[item.pk]),
         {"outcome": "later", "until": today + dt.timedelta(days=7), "channel": "phone"},
         HTTP_HX_REQUEST="true",
     )
@@ -175,7 +175,7 @@ def test_an_incomplete_outcome_records_nothing(alice_client, pat, today, data, e
 def test_only_win_back_items_take_these_outcomes(alice_client, acme, today):
     ann = factories.client_with_history(acme, today)
     factories.activity(ann, today, signals=["praise"])
-    engine.refresh(acme, today)
+    store.refresh(acme, today)
     response = post(alice_client, item_of(ann, Action.ASK_REFERRAL), outcome="yes")
     assert response.status_code == 404
     assert not Ask.objects.exists()
@@ -191,11 +191,11 @@ def test_another_workspace_cannot_record_an_outcome(bob_client, pat):
 def test_the_action_refuses_what_the_form_would(alice, pat, today):
     item = item_of(pat)
     with pytest.raises(ValueError):
-        agenda_actions.record_reactivation(item, Outcome.GAVE_NAMES, by=alice, channel="phone")
+        winback.record_reactivation(item, Outcome.GAVE_NAMES, by=alice, channel="phone")
     with pytest.raises(ValueError):
-        agenda_actions.record_reactivation(item, Outcome.LATER, by=alice, channel="phone")
+        winback.record_reactivation(item, Outcome.LATER, by=alice, channel="phone")
     with pytest.raises(ValueError):
-        agenda_actions.record_reactivation(
+        winback.record_reactivation(
             item, Outcome.PROBLEM, by=alice, channel="phone", words=" "
         )
     assert not Ask.objects.exists()

@@ -160,7 +160,7 @@ def test_the_steps_from_today(alice_client, ann, today):
 
     def post(**data):
         item = AgendaItem.objects.get(contact=ann, action=Action.RECOVER)
-        return alice_client.post(reverse("agenda:recover", args=[item.pk]), data)
+        return alice_client.post(reverse("winback:recover", args=[item.pk]), data)
 
     post(step="acknowledge")
     post(step="plan", due=(today + dt.timedelta(days=3)).isoformat(), plan="Re-cement")

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from rapport.agenda import engine
+from rapport.agenda import store
 from rapport.agenda.models import AgendaItem
 from rapport.clients.models import Contact, Issue, Permission, StageChange
 from tests import factories
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def test_log_a_call_with_a_praise_signal_and_watch_the_ask_appear(alice_client, acme, today):
     ann = factories.client_with_history(acme, today)
-    engine.refresh(acme, today)
+    store.refresh(acme, today)
     assert not AgendaItem.objects.filter(contact=ann, action="ask_referral").exists()
     response = alice_client.post(
         reverse("clients:log_activity", args=[ann.pk]),
@@ -184,7 +184,7 @@ def test_contact_list_filters_and_search(alice_client, acme, today):
     from rapport.clients.actions import open_issue
 
     open_issue(troubled, "x", opened_on=today)
-    engine.refresh(acme, today)
+    store.refresh(acme, today)
 
     def names(query):
         response = alice_client.get(reverse("clients:list") + query)

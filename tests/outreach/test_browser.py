@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from rapport.advocacy import models as advocacy
 from rapport.advocacy.models import Referral
-from rapport.agenda import engine
+from rapport.agenda import store
 from rapport.agenda.models import Action, AgendaItem
 from rapport.clients.models import Contact, Issue, Stage
 from rapport.outreach import actions, compose, sending
@@ -96,7 +96,7 @@ def askable(workspace, first_name, last_name="Jones", **fields):
         **fields,
     )
     factories.activity(person, today, signals=["praise"], text="Loved the new crown")
-    engine.refresh(workspace, today)
+    store.refresh(workspace, today)
     assert AgendaItem.objects.filter(contact=person, action=Action.ASK_REFERRAL).exists()
     return person
 

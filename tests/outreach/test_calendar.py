@@ -13,13 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rapport.agenda import actions as agenda_actions
-from rapport.agenda import engine
+from rapport.agenda import store
 from rapport.agenda.models import Action, AgendaDecision, AgendaItem
 from rapport.clients import actions
 from rapport.clients.models import PermissionKind, Stage
 from rapport.outreach import calendar, compose
 from rapport.outreach.actions import start_ask
-from rapport.outreach.models import RateBucket
+from rapport.outreach.models import Ask, RateBucket
 from rapport.workspaces.models import Membership
 from tests import factories
 
@@ -107,13 +107,18 @@ def test_followed_up_superseded_and_done_permissions_leave_the_feed(
     alice_client, acme, alice, people, today
 ):
     ann, una = people["ann"], people["una"]
+    actions.change_stage(ann, "customer")  # a prospect is never followed up for an ask
     asked = permit(ann, today - dt.timedelta(days=5))
-    ask = start_ask(ann, kind="referral", channel="phone")  # asked today: after the date
+    ask = start_ask(ann, kind="referral", channel="phone")
+    # Asked yesterday, after the date (and not today: one ask a day).
+    Ask.objects.filter(pk=ask.pk).update(asked_on=today - dt.timedelta(days=1))
+    ask.refresh_from_db()
     assert ask.asked_on >= asked.ask_after
     old = permit(una, today + dt.timedelta(days=5), granted_on=today - dt.timedelta(days=40))
     new = permit(una, today + dt.timedelta(days=20), granted_on=today - dt.timedelta(days=2))
     # A testimonial permission is not followed up by a referral ask...
     testimonial = permit(ann, today - dt.timedelta(days=1), kind=PermissionKind.TESTIMONIAL)
+    store.refresh(acme, today)
     parsed = fetch(make_feed(alice_client))
     uids = set(events(parsed))
     assert calendar._uid("permission", asked.pk) not in uids
@@ -172,7 +177,7 @@ def test_recalls_and_snoozed_items(alice_client, acme, alice, people, today):
     factories.purchases(long_gone, [today - dt.timedelta(days=400)])
     own = factories.contact(acme, first_name="Otto", stage=Stage.CUSTOMER, recall_interval_days=30)
     factories.purchases(own, [today - dt.timedelta(days=10)])
-    engine.refresh(acme, today)
+    store.refresh(acme, today)
 
     item = AgendaItem.objects.get(contact=overdue, action=Action.RECALL)
     parsed = fetch(make_feed(alice_client))

@@ -7,7 +7,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from rapport.agenda import engine
+from rapport.agenda import store
 from rapport.agenda.models import AgendaItem
 from rapport.clients.actions import open_issue
 from rapport.outreach.models import Ask, OutboundMessage
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def ann(acme, today):
     ann = factories.client_with_history(acme, today, email="ann@example.com", email_ok=True)
     factories.activity(ann, today, signals=["praise"])
-    engine.refresh(acme, today)
+    store.refresh(acme, today)
     return ann
 
 

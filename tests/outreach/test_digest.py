@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from rapport.agenda import engine
+from rapport.agenda import store
 from rapport.agenda.models import AgendaItem
 from rapport.outreach import digest, sending
 from rapport.outreach.models import OutboundMessage
@@ -44,7 +44,7 @@ def agenda(acme, alice, charlie, today):
         "nobody": praised(acme, today, "Noel"),
         "charlie": praised(acme, today, "Chad", owner=charlie),
     }
-    engine.refresh(acme, today)
+    store.refresh(acme, today)
     return people
 
 
@@ -72,7 +72,7 @@ def test_the_digest_lists_the_top_items_of_the_members_scope(acme, alice, agenda
 def test_at_most_ten_items_with_the_count_of_all(acme, alice, today):
     for n in range(12):
         praised(acme, today, f"Person{n:02d}", owner=alice)
-    engine.refresh(acme, today)
+    store.refresh(acme, today)
     total = AgendaItem.objects.filter(workspace=acme).for_user(alice).count()
     assert total > 10
     message = digest.send(wants(alice, acme), today)
@@ -82,7 +82,7 @@ def test_at_most_ten_items_with_the_count_of_all(acme, alice, today):
 
 
 def test_nothing_is_sent_on_a_day_with_nothing_to_do(acme, alice, today):
-    engine.refresh(acme, today)
+    store.refresh(acme, today)
     assert digest.send(wants(alice, acme), today) is None
     assert not OutboundMessage.objects.exists()
 

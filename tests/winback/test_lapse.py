@@ -7,7 +7,8 @@ import pytest
 
 from rapport.agenda import engine
 from rapport.agenda.models import Action
-from rapport.winback import lapse, rhythm
+from rapport.winback import actions as winback
+from rapport.winback import rhythm, rules
 from tests import factories
 
 
@@ -45,7 +46,7 @@ def test_rhythm_is_the_median_and_kept_current_by_purchases(acme, today):
 @pytest.mark.django_db
 def test_a_small_workspace_falls_back_and_says_why(acme, today):
     ann = factories.client_with_history(acme, today)
-    engine.refresh(acme, today)
+    winback.refit_lapse_model(acme, today)
     acme.refresh_from_db()
     assert "fallback" in acme.lapse_model and "needed to fit" in acme.lapse_model["fallback"]
     items, snapshot, _ = engine.build(acme, today, [ann.pk])
@@ -70,13 +71,13 @@ def test_the_workspace_model_flags_a_regular_client_who_stopped(acme, today):
         factories.purchases(person, days)
     gone = factories.contact(acme, first_name="Gone")
     factories.purchases(gone, [today - dt.timedelta(days=60 + 7 * k) for k in range(12)])
-    engine.refresh(acme, today)
+    winback.refit_lapse_model(acme, today)
     acme.refresh_from_db()
     assert {"r", "alpha", "a", "b"} <= set(acme.lapse_model)
     items, snapshot, _ = engine.build(acme, today, [gone.pk])
-    assert snapshot.p_alive[0] < lapse.P_ALIVE_THRESHOLD
+    assert snapshot.p_alive[0] < rules.P_ALIVE_THRESHOLD
     item = {i.action: i for i in items}[Action.REACTIVATE]
-    assert item.why[0].startswith("used to come every 7 days; nothing for 9 weeks")
+    assert item.why[0].startswith("used to come every week; nothing for 9 weeks")
     assert "chance they are still a client" in item.why[1]
 
 

@@ -7,12 +7,12 @@ import io
 import numpy as np
 import pytest
 
-from rapport.agenda import actions as agenda_actions
-from rapport.agenda import engine
+from rapport.agenda import store
 from rapport.agenda.models import Action, AgendaItem
 from rapport.clients import actions
 from rapport.clients.models import Stage
 from rapport.outreach.models import Outcome
+from rapport.winback import actions as winback
 from rapport.winback import report
 from tests import factories
 
@@ -129,8 +129,11 @@ def lapsed_patient(workspace, today, name="Pat", every=60, since=200, amount=100
     return factories.purchases(patient, sorted(days), amount=amount)
 
 
-def build(workspace, today, **kwargs):
-    """The report, and its rows by name."""
+def build(workspace, today, *, refit=True, **kwargs):
+    """The report (after the morning job fitted the lapse model, unless the
+    test set one), and its rows by name."""
+    if refit:
+        winback.refit_lapse_model(workspace, today)
     found = report.build(workspace, today, **kwargs)
     report.fill_contacts(workspace, found.rows)
     return found, {row.name: row for row in found.rows}
@@ -197,7 +200,7 @@ def test_the_model_puts_doubtful_clients_at_risk_and_prices_the_risk(acme, today
     # Three monthly visits, the last 36 days ago: not even due by their own
     # rhythm (1.25 × 30 days), but on so short a history the model doubts.
     factories.purchases(weekly, [today - dt.timedelta(days=36 + 30 * k) for k in range(3)])
-    found, rows = build(acme, today)
+    found, rows = build(acme, today, refit=False)
     row = rows["Monthly Jones"]
     assert row.p_alive is not None and row.p_alive < report.AT_RISK_BELOW
     assert row.status == report.AT_RISK
@@ -210,7 +213,7 @@ def test_the_model_puts_doubtful_clients_at_risk_and_prices_the_risk(acme, today
     assert "fitted on" in found.model and "1,200 customers" in found.model
     # Fewer than three purchase days: the model does not score them.
     few = lapsed_patient(acme, today, name="Few", count=2)
-    _, rows = build(acme, today)
+    _, rows = build(acme, today, refit=False)
     assert rows["Few Jones"].p_alive_note == "too few purchases"
     assert few.pk
 
@@ -241,9 +244,9 @@ def test_sorting(acme, today):
 @pytest.mark.django_db
 def test_what_came_of_the_win_back_call(acme, alice, today):
     pat = lapsed_patient(acme, today)
-    engine.refresh(acme, today)
+    store.refresh(acme, today)
     item = AgendaItem.objects.get(contact=pat, action=Action.REACTIVATE)
-    agenda_actions.record_reactivation(
+    winback.record_reactivation(
         item, Outcome.YES, by=alice, channel="phone", until=today + dt.timedelta(days=3)
     )
     _, rows = build(acme, today)

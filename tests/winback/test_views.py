@@ -9,9 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from rapport.agenda import engine
+from rapport.agenda import store
 from rapport.clients import actions
 from rapport.clients.models import Contact
+from rapport.winback import actions as winback
 from rapport.winback import report
 from tests import factories
 
@@ -42,6 +43,7 @@ def test_the_view_lists_a_lapsed_patient_with_reasons_and_revenue_at_risk(
 ):
     (pat,) = lapsed_patients(acme, today, 1)
     factories.client_with_history(acme, today, first_name="Regular")
+    winback.refit_lapse_model(acme, today)  # the morning job
     response = alice_client.get(reverse("winback:winback"))
     assert response.status_code == 200
     page = response.content.decode()
@@ -59,13 +61,12 @@ def test_the_view_lists_a_lapsed_patient_with_reasons_and_revenue_at_risk(
 
 
 def test_the_view_shows_what_came_of_the_call(alice_client, alice, acme, today):
-    from rapport.agenda import actions as agenda_actions
     from rapport.agenda.models import Action, AgendaItem
 
     (pat,) = lapsed_patients(acme, today, 1)
-    engine.refresh(acme, today)
+    store.refresh(acme, today)
     item = AgendaItem.objects.get(contact=pat, action=Action.REACTIVATE)
-    agenda_actions.record_reactivation(
+    winback.record_reactivation(
         item, "later", by=alice, channel="phone", until=today + dt.timedelta(days=14)
     )
     page = alice_client.get(reverse("winback:winback")).content.decode()

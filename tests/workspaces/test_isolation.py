@@ -12,7 +12,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from rapport.advocacy import models as advocacy
-from rapport.agenda import engine
+from rapport.agenda import store
 from rapport.agenda.models import AgendaItem
 from rapport.clients import actions
 from rapport.clients.models import Activity, Deal, Issue, Permission, Purchase
@@ -33,7 +33,7 @@ def theirs(bright, bob, today):
     factories.purchases(other, [today - dt.timedelta(days=1)])
     lapsed = factories.contact(bright, first_name="Lapsed")
     factories.purchases(lapsed, [today - dt.timedelta(days=200 + 60 * k) for k in range(4)])
-    engine.refresh(bright, today)
+    store.refresh(bright, today)
     invitation, _ = Invitation.issue(bright, "new@example.com", "member", bob)
     from django.core.files.base import ContentFile
 
@@ -112,11 +112,11 @@ CASES = {
     "clients:resolve_issue": ("post", "issue", {}),
     "clients:update_deal": ("post", "deal", {"title": "x", "stage": "lost"}),
     "clients:import_preview": ("post", "batch", {}),
-    "agenda:outcome": ("post", "item", {"outcome": "declined", "channel": "phone"}),
+    "outreach:item_outcome": ("post", "item", {"outcome": "declined", "channel": "phone"}),
     "agenda:done": ("post", "item", {}),
     "agenda:snooze": ("post", "item", {"days": "7"}),
-    "agenda:recover": ("post", "recover_item", {"step": "acknowledge"}),
-    "agenda:reactivation": (
+    "winback:recover": ("post", "recover_item", {"step": "acknowledge"}),
+    "winback:reactivation": (
         "post",
         "reactivate_item",
         {"outcome": "problem", "words": "x", "channel": "phone"},
@@ -242,7 +242,7 @@ def test_import_of_a_contact_id_from_another_workspace_is_refused(alice_client, 
     contact = factories.contact(theirs["contact"].workspace, first_name="Other")
     item = theirs["item"]
     response = alice_client.post(
-        reverse("agenda:outcome", args=[item.pk]), {"outcome": "yes", "channel": "phone"}
+        reverse("outreach:item_outcome", args=[item.pk]), {"outcome": "yes", "channel": "phone"}
     )
     assert response.status_code == 404
     assert contact.asks.count() == 0

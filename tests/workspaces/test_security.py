@@ -41,7 +41,7 @@ def csrf_client(alice, acme):
 
 @pytest.fixture
 def ours(acme, alice, today):
-    from rapport.agenda import engine
+    from rapport.agenda import store
     from rapport.agenda.models import AgendaItem
     from rapport.clients import actions
     from rapport.clients.models import Deal
@@ -51,7 +51,7 @@ def ours(acme, alice, today):
     factories.activity(ann, today, signals=["praise"])
     lapsed = factories.contact(acme, first_name="Lapsed")
     factories.purchases(lapsed, [today - dt.timedelta(days=200 + 60 * k) for k in range(4)])
-    engine.refresh(acme, today)
+    store.refresh(acme, today)
     return {
         "contact": ann,
         "issue": actions.open_issue(ann, "x", opened_on=today),

@@ -9,8 +9,12 @@ by which it should be done; past it, the agenda warns.
 """
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db.models import Q
+
+from rapport.agenda.facts import ISSUE_FIELDS, Snapshot
 from rapport.clients.models import Issue
 
 # An apology within two days; a fix planned within three days of it.
@@ -34,19 +38,7 @@ class IssueFacts:
     resolved_on: dt.date | None
     confirmed_on: dt.date | None
 
-    FIELDS = (
-        "pk",
-        "contact_id",
-        "contact__organization_id",
-        "opened_on",
-        "summary",
-        "status",
-        "acknowledged_on",
-        "fix_due",
-        "fix_owner__first_name",
-        "resolved_on",
-        "confirmed_on",
-    )
+    FIELDS = ISSUE_FIELDS
 
 
 @dataclass
@@ -115,10 +107,8 @@ def phase(issue: IssueFacts, on: dt.date, workspace) -> Phase:
     return Phase("done", False, False)
 
 
-def recent_filter(on: dt.date, workspace):
-    """The issues that may still matter on `on` (a Q for Issue.objects)."""
-    from django.db.models import Q
-
+def recent_filter(on: dt.date, workspace) -> Q:
+    """The issues that may still block on `on` (a Q for Issue.objects)."""
     horizon = on - dt.timedelta(days=workspace.recovery_confirm_days + workspace.recovery_wait_days)
     return (
         Q(status__in=[Status.OPEN, Status.ACKNOWLEDGED, Status.FIX_PLANNED])
@@ -128,3 +118,47 @@ def recent_filter(on: dt.date, workspace):
             confirmed_on__gte=on - dt.timedelta(days=workspace.recovery_wait_days),
         )
     )
+
+
+@dataclass
+class States:
+    """Where every issue of a snapshot stands: what blocks each contact, and
+    every colleague at an organization."""
+
+    by_contact: dict[int, list[tuple[IssueFacts, Phase]]]
+    by_organization: dict[int, list[tuple[IssueFacts, Phase]]]
+
+
+def states(snapshot: Snapshot) -> States:
+    """The recovery phase of each issue in the snapshot (use snapshot.memo)."""
+    by_contact: dict[int, list] = defaultdict(list)
+    by_organization: dict[int, list] = defaultdict(list)
+    for row in snapshot.issues:
+        facts = IssueFacts(*row)
+        state = phase(facts, snapshot.on, snapshot.workspace)
+        if state.blocks_contact:
+            by_contact[facts.contact_id].append((facts, state))
+        if state.blocks_colleagues and facts.organization_id:
+            by_organization[facts.organization_id].append((facts, state))
+    return States(dict(by_contact), dict(by_organization))
+
+
+def blockers(snapshot: Snapshot, i: int) -> list[str]:
+    """Why no ask may be made to contact i: its open issues or recovery
+    still under way, and open issues of colleagues at its organization.
+    This is the one definition of "an open issue blocks every ask"."""
+    found = snapshot.memo(states)
+    pk = int(snapshot.ids[i])
+    org = snapshot.organization[i]
+    reasons = []
+    for facts, state in found.by_contact.get(pk, []):
+        if state.step == "wait":
+            reasons.extend(state.why)
+        else:
+            reasons.append(f"open issue since {facts.opened_on}: {facts.summary[:80]}")
+    for facts, _ in found.by_organization.get(org, []) if org else []:
+        if facts.contact_id != pk:
+            reasons.append(
+                f"open issue at their organization since {facts.opened_on}: {facts.summary[:80]}"
+            )
+    return reasons
