@@ -195,7 +195,5 @@ def test_the_action_refuses_what_the_form_would(alice, pat, today):
     with pytest.raises(ValueError):
         winback.record_reactivation(item, Outcome.LATER, by=alice, channel="phone")
     with pytest.raises(ValueError):
-        winback.record_reactivation(
-            item, Outcome.PROBLEM, by=alice, channel="phone", words=" "
-        )
+        winback.record_reactivation(item, Outcome.PROBLEM, by=alice, channel="phone", words=" ")
     assert not Ask.objects.exists()
