@@ -129,7 +129,7 @@ def test_a_permanent_refusal_fails_and_suppresses(ann, monkeypatch):
     message = queue_ask(ann)
 
     def refuse(self, messages):
-        raise smtplib.SMTPRecipientsRefused({"ann@example.com": (550, b"no such user")})
+        raise smtplib.SMTPRecipientsRefused({"ann@example.com": (550, b"5.1.1 no such user")})
 
     monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", refuse)
     assert sending.deliver(message.pk).status == Status.FAILED

@@ -119,7 +119,7 @@ def test_stop_ends_all_texts_with_one_confirmation_at_most(acme, bea, provider, 
     assert confirmations.count() == 1
     sending.send_due()
     assert [json.loads(r.data)["body"] for r in provider] == [
-        "Acme Dental: you will receive no more texts from us."
+        "Acme Dental: you will receive no more texts from us. Reply START to rejoin."
     ]
     # A later automated text is not made.
     later = compose.ask_sms(actions.start_ask(bea, kind="testimonial", channel="sms"), body="Hi")
