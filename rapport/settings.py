@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "rapport.workspaces.context_processors.workspace",
+                "rapport.outreach.context_processors.delivery",
             ],
         },
     }

@@ -15,7 +15,6 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from rapport.agenda.text import detect
-from rapport.lib import phones
 from rapport.clients.models import (
     Activity,
     ConsentRecord,
@@ -28,6 +27,7 @@ from rapport.clients.models import (
     Stage,
     StageChange,
 )
+from rapport.lib import phones
 
 Reason = StageChange.Reason
 

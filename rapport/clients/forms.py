@@ -1,7 +1,6 @@
 from django import forms
 
 from rapport.advocacy.models import Referral
-from rapport.lib import phones
 from rapport.clients.models import (
     ActivityKind,
     Contact,
@@ -12,6 +11,7 @@ from rapport.clients.models import (
     Signal,
     Stage,
 )
+from rapport.lib import phones
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

@@ -431,9 +431,7 @@ class Permission(WorkspaceOwned):
 class ConsentQuerySet(WorkspaceQuerySet):
     def latest_for(self, contact, channel: str):
         """The record in force for this contact and channel, or None."""
-        return (
-            self.filter(contact=contact, channel=channel).order_by("-recorded_at", "-id").first()
-        )
+        return self.filter(contact=contact, channel=channel).order_by("-recorded_at", "-id").first()
 
     def granted_ids(self, channel: str, contact_ids) -> set[int]:
         """Of these contacts, those whose latest record for the channel grants

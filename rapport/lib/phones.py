@@ -76,10 +76,7 @@ def is_e164(value: str) -> bool:
         number = phonenumbers.parse(value, None)
     except NumberParseException:
         return False
-    return (
-        _possible(number)
-        and phonenumbers.format_number(number, PhoneNumberFormat.E164) == value
-    )
+    return _possible(number) and phonenumbers.format_number(number, PhoneNumberFormat.E164) == value
 
 
 def display(value: str, region: str) -> str:

@@ -312,22 +312,26 @@ def unsubscribe(message: OutboundMessage) -> Suppression:
 # -- text replies ----------------------------------------------------------
 
 
-def sms_reply(workspace, from_number: str, body: str) -> str:
-    """An inbound text, by what it asks (sms.read_reply): an opt-out ends all
-    texts to the number at once, with one confirmation (none if it had
-    already opted out); START, UNSTOP or YES from a number that opted out by
-    text rejoins, with a consent record and one confirmation; HELP answers
-    who is writing and how to stop. Returns the reply's meaning."""
+def sms_reply(
+    workspace, from_number: str, body: str, *, meaning: str | None = None, confirm: bool = True
+) -> str:
+    """An inbound text, by what it asks (sms.read_reply, unless the provider
+    already said): an opt-out ends all texts to the number at once, with one
+    confirmation (none if it had already opted out); START, UNSTOP or YES
+    from a number that opted out by text rejoins, with a consent record and
+    one confirmation; HELP answers who is writing and how to stop.
+    `confirm=False` when the provider has answered the keyword itself.
+    Returns the reply's meaning (an sms.Reply)."""
     from rapport.outreach.sms import Reply, read_reply
 
     number = normalize_address("sms", from_number, workspace.phone_region)
-    meaning = read_reply(body)
+    meaning = Reply(meaning) if meaning else read_reply(body)
     if meaning == Reply.OPT_OUT:
-        _opt_out(workspace, number)
+        _opt_out(workspace, number, confirm)
     elif meaning == Reply.OPT_IN:
-        if not _opt_in(workspace, number, body):
+        if not _opt_in(workspace, number, body, confirm):
             return Reply.OTHER  # a "yes" from a number that never opted out
-    elif meaning == Reply.HELP:
+    elif meaning == Reply.HELP and confirm:
         _help(workspace, number)
     return meaning
 
@@ -347,10 +351,10 @@ def _confirm(workspace, number: str, text: str, key: str) -> None:
     )
 
 
-def _opt_out(workspace, number: str) -> None:
+def _opt_out(workspace, number: str, confirm: bool = True) -> None:
     already = Suppression.objects.covers(workspace, "sms", number)
     suppression = suppress(workspace, "sms", number, Suppression.Reason.SMS_STOP)
-    if not already:
+    if confirm and not already:
         # One confirmation, within minutes, and nothing else in it (FCC 24-24).
         _confirm(
             workspace,
@@ -360,7 +364,7 @@ def _opt_out(workspace, number: str) -> None:
         )
 
 
-def _opt_in(workspace, number: str, words: str) -> bool:
+def _opt_in(workspace, number: str, words: str, confirm: bool = True) -> bool:
     """Lift an opt-out made by text. Other suppressions (an erasure, an entry
     made by hand) are not the sender's to lift by text."""
     with changing():
@@ -383,12 +387,14 @@ def _opt_in(workspace, number: str, words: str) -> bool:
                 f"{workspace.name}",
                 "sms reply",
             )
-    _confirm(
-        workspace,
-        number,
-        f"{workspace.name}: you will receive our texts again. Reply STOP to opt out, HELP for help.",
-        f"sms-start:{workspace.pk}:{stop_id}",
-    )
+    if confirm:
+        _confirm(
+            workspace,
+            number,
+            f"{workspace.name}: you will receive our texts again. "
+            "Reply STOP to opt out, HELP for help.",
+            f"sms-start:{workspace.pk}:{stop_id}",
+        )
     return True
 
 
@@ -406,8 +412,7 @@ def _help(workspace, number: str) -> None:
     _confirm(
         workspace,
         number,
-        f"{workspace.name}: texts about your visits and our service.{reach} "
-        "Reply STOP to opt out.",
+        f"{workspace.name}: texts about your visits and our service.{reach} Reply STOP to opt out.",
         # At most one answer a day: a HELP loop with another robot ends there.
         f"sms-help:{workspace.pk}:{address_hash('sms', number)[:16]}:{workspace.today()}",
     )
@@ -444,7 +449,7 @@ def pause_sending(workspace, channel: str, reason: str, message=None):
                 f"for a reason that is not the client's:\n\n{reason}\n\n"
                 "Nobody was unsubscribed and no consent was changed. Messages wait in the "
                 "outbox. Fix the cause (the server's password, the sending domain, the "
-                "account), then press \"Resume sending\" in Rapport:\n"
+                'account), then press "Resume sending" in Rapport:\n'
                 f"{link}\n"
             ),
             key=f"pause:{pause.pk}:{email}",
@@ -459,9 +464,15 @@ def resume_sending(workspace, channel: str, by=None) -> int:
 
     now = timezone.now()
     with changing():
-        DeliveryPause.objects.active().filter(workspace=workspace, channel=channel).update(
-            lifted_at=now, lifted_by=by
-        )
+        active = DeliveryPause.objects.active().filter(workspace=workspace, channel=channel)
+        for pause in active:
+            # An alert not delivered yet is news no longer.
+            OutboundMessage.objects.filter(
+                workspace=workspace,
+                idempotency_key__startswith=f"pause:{pause.pk}:",
+                status=OutboundMessage.Status.QUEUED,
+            ).update(status=OutboundMessage.Status.CANCELLED)
+        active.update(lifted_at=now, lifted_by=by)
         requeued = OutboundMessage.objects.filter(
             workspace=workspace,
             channel=channel,

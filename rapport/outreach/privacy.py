@@ -67,9 +67,7 @@ def markers(contact: Contact) -> list[str]:
         try:
             number = phones.parse(contact.phone, region)
             found.append(
-                phones.phonenumbers.format_number(
-                    number, phones.PhoneNumberFormat.INTERNATIONAL
-                )
+                phones.phonenumbers.format_number(number, phones.PhoneNumberFormat.INTERNATIONAL)
             )
         except phones.InvalidPhone:
             pass

@@ -145,7 +145,9 @@ def _failed(message: OutboundMessage, worker: str, error: PermanentFailure) -> O
     _finish(message, worker, status=Status.FAILED, last_error=text, failure=error.failure)
     if error.failure == Failure.RECIPIENT and message.to_client:
         reason = (
-            Suppression.Reason.SMS_STOP if message.channel == "sms" else Suppression.Reason.HARD_BOUNCE
+            Suppression.Reason.SMS_STOP
+            if message.channel == "sms"
+            else Suppression.Reason.HARD_BOUNCE
         )
         _suppress(message, reason)
     elif error.failure == Failure.SENDER:
@@ -202,12 +204,12 @@ def _consent_problem(message: OutboundMessage) -> str:
     consented = contact.email_ok if channel == "email" else contact.sms_ok
     if not consented:
         return f"no {channel} consent"
+    if Suppression.objects.covers(message.workspace, channel, message.to_address):
+        return "the address is on the suppression list"
     # The flag is not enough: the consent log must hold the proof.
     record = ConsentRecord.objects.latest_for(contact, channel)
     if record is None or not record.granted:
         return f"no {channel} consent on record"
-    if Suppression.objects.covers(message.workspace, channel, message.to_address):
-        return "the address is on the suppression list"
     if message.kind == OutboundMessage.Kind.ASK and not (
         message.ask and message.ask.kind == "recovery"
     ):
@@ -262,9 +264,10 @@ def _send(message: OutboundMessage) -> str:
         _refused(error.smtp_code, error.smtp_error, error)
     except smtplib.SMTPNotSupportedError as error:  # e.g. AUTH or STARTTLS missing
         raise PermanentFailure(f"mail server: {error}", Failure.SENDER) from error
-    except BadHeaderError as error:
+    except (BadHeaderError, ValueError) as error:
         # Names and subjects are cleaned when a message is written; one that
-        # still carries a line break can never be sent, so it is not retried.
+        # still carries a line break (or an address Python cannot read) can
+        # never be sent, so it is not retried.
         raise PermanentFailure(f"unsendable header: {error}", Failure.MESSAGE) from error
     finally:
         connection.close()
@@ -301,9 +304,7 @@ def _send_sms(message: OutboundMessage) -> str:
     # worker died: the provider is asked to check (see sms.TwilioProvider).
     since = message.created_at if message.attempts > 1 else None
     try:
-        return sms.provider().send(
-            message.to_address, body, message.idempotency_key, since=since
-        )
+        return sms.provider().send(message.to_address, body, message.idempotency_key, since=since)
     except sms.SmsRefused as error:
         raise PermanentFailure(str(error), error.failure) from error
 

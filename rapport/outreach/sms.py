@@ -44,7 +44,16 @@ class Reply(enum.StrEnum):
 
 # Keywords that are a request only when they are the reply: "cancel" and
 # "end" alone are clear, inside a sentence they are about appointments.
-WHOLE_REPLY_OPT_OUT = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"}
+WHOLE_REPLY_OPT_OUT = {
+    "stop",
+    "stopall",
+    "unsubscribe",
+    "cancel",
+    "end",
+    "quit",
+    "revoke",
+    "optout",
+}
 # These mean nothing else, so a sentence of their own is enough
 # ("STOP. Who is this?").
 SENTENCE_OPT_OUT = {"stop", "stopall", "unsubscribe", "revoke", "optout"}
@@ -62,7 +71,9 @@ _MESSAGES = (
     r"(?:texts?|text\s+messages?|txts?|messages?|msgs?|sms(?:es)?|notifications?|alerts?"
     r"|reminders?|marketing|promotions?|offers|ads|spam)"
 )
-_CONTACTING = r"(?:texting|txting|messaging|msging|contacting|spamming|bothering|pestering|sms(?:ing)?)"
+_CONTACTING = (
+    r"(?:texting|txting|messaging|msging|contacting|spamming|bothering|pestering|sms(?:ing)?)"
+)
 _THESE = r"(?:(?:all|the|these|those|this|your|ur|any|further|more|my|of)\s+)*"
 _REQUEST = re.compile(
     "|".join(
@@ -289,9 +300,7 @@ class TwilioProvider:
 
 class NotConfigured:
     def send(self, to: str, body: str, idempotency_key: str, *, since=None) -> str:
-        raise SmsError(
-            "no SMS provider is configured (TWILIO_ACCOUNT_SID or SMS_PROVIDER_URL)"
-        )
+        raise SmsError("no SMS provider is configured (TWILIO_ACCOUNT_SID or SMS_PROVIDER_URL)")
 
 
 def provider() -> Provider:
@@ -306,5 +315,7 @@ def provider() -> Provider:
             service=settings.TWILIO_MESSAGING_SERVICE_SID,
         )
     if kind == "http" and settings.SMS_PROVIDER_URL:
-        return HttpProvider(settings.SMS_PROVIDER_URL, settings.SMS_PROVIDER_TOKEN, settings.SMS_FROM)
+        return HttpProvider(
+            settings.SMS_PROVIDER_URL, settings.SMS_PROVIDER_TOKEN, settings.SMS_FROM
+        )
     return NotConfigured()

@@ -150,8 +150,7 @@ class Workspace(models.Model):
         max_length=2,
         default="US",
         validators=[validate_phone_region],
-        help_text="Phone numbers typed without a country code are read as numbers of this "
-        "country.",
+        help_text="Phone numbers typed without a country code are read as numbers of this country.",
     )
     brand_colour = models.CharField(
         max_length=7,

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clients', '0001_initial'),
-        ('workspaces', '0002_phone_region_and_webhook_signing'),
+        ("clients", "0001_initial"),
+        ("workspaces", "0002_phone_region_and_webhook_signing"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='consentrecord',
-            index=models.Index(fields=['contact', 'channel', 'recorded_at'], name='clients_con_contact_841e3c_idx'),
+            model_name="consentrecord",
+            index=models.Index(
+                fields=["contact", "channel", "recorded_at"], name="clients_con_contact_841e3c_idx"
+            ),
         ),
     ]

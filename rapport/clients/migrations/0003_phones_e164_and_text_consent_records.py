@@ -11,7 +11,9 @@ def phones_to_e164(apps, schema_editor):
 
     Contact = apps.get_model("clients", "Contact")
     ConsentRecord = apps.get_model("clients", "ConsentRecord")
-    regions = dict(apps.get_model("workspaces", "Workspace").objects.values_list("pk", "phone_region"))
+    regions = dict(
+        apps.get_model("workspaces", "Workspace").objects.values_list("pk", "phone_region")
+    )
     changed = []
     for contact in Contact.objects.exclude(phone="").only("pk", "phone", "workspace_id").iterator():
         e164 = normalize(contact.phone, regions.get(contact.workspace_id, "US"))

@@ -7,48 +7,125 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('outreach', '0001_initial'),
-        ('workspaces', '0002_phone_region_and_webhook_signing'),
+        ("outreach", "0001_initial"),
+        ("workspaces", "0002_phone_region_and_webhook_signing"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboundmessage',
-            name='failure',
-            field=models.CharField(blank=True, choices=[('', '—'), ('recipient', 'The address does not exist or is disabled'), ('message', 'This message was refused'), ('sender', 'Our mail server or account refused it'), ('gave_up', 'No answer after every retry')], default='', max_length=10),
+            model_name="outboundmessage",
+            name="failure",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "—"),
+                    ("recipient", "The address does not exist or is disabled"),
+                    ("message", "This message was refused"),
+                    ("sender", "Our mail server or account refused it"),
+                    ("gave_up", "No answer after every retry"),
+                ],
+                default="",
+                max_length=10,
+            ),
         ),
         migrations.CreateModel(
-            name='DeliveryPause',
+            name="DeliveryPause",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('sms', 'SMS')], max_length=5)),
-                ('reason', models.TextField(help_text='What the server answered, in its words.')),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('lifted_at', models.DateTimeField(blank=True, null=True)),
-                ('lifted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='outreach.outboundmessage')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(choices=[("email", "Email"), ("sms", "SMS")], max_length=5),
+                ),
+                ("reason", models.TextField(help_text="What the server answered, in its words.")),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("lifted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "lifted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="outreach.outboundmessage",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('lifted_at', None)), fields=('workspace', 'channel'), name='one_active_pause_per_channel')],
+                "ordering": ["-started_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("lifted_at", None)),
+                        fields=("workspace", "channel"),
+                        name="one_active_pause_per_channel",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WebhookEvent',
+            name="WebhookEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('signed', 'Signed email events (Standard Webhooks)'), ('postmark', 'Postmark'), ('twilio', 'Twilio')], max_length=10)),
-                ('event_id', models.CharField(max_length=200)),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("signed", "Signed email events (Standard Webhooks)"),
+                            ("postmark", "Postmark"),
+                            ("twilio", "Twilio"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("event_id", models.CharField(max_length=200)),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['received_at'], name='outreach_we_receive_20c800_idx')],
-                'constraints': [models.UniqueConstraint(fields=('workspace', 'source', 'event_id'), name='webhook_event_once')],
+                "indexes": [
+                    models.Index(fields=["received_at"], name="outreach_we_receive_20c800_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("workspace", "source", "event_id"), name="webhook_event_once"
+                    )
+                ],
             },
         ),
     ]

@@ -10,7 +10,9 @@ def sms_addresses_to_e164(apps, schema_editor):
     stays as it is."""
     from rapport.lib.phones import normalize
 
-    regions = dict(apps.get_model("workspaces", "Workspace").objects.values_list("pk", "phone_region"))
+    regions = dict(
+        apps.get_model("workspaces", "Workspace").objects.values_list("pk", "phone_region")
+    )
     Message = apps.get_model("outreach", "OutboundMessage")
     for message in Message.objects.filter(channel="sms").only("pk", "to_address", "workspace_id"):
         e164 = normalize(message.to_address, regions.get(message.workspace_id, "US"))

@@ -5,20 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workspaces', '0001_initial'),
+        ("workspaces", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='workspace',
-            name='phone_region',
-            field=models.CharField(default='US', help_text='Phone numbers typed without a country code are read as numbers of this country.', max_length=2, validators=[rapport.workspaces.models.validate_phone_region]),
+            model_name="workspace",
+            name="phone_region",
+            field=models.CharField(
+                default="US",
+                help_text="Phone numbers typed without a country code are read as numbers of this country.",
+                max_length=2,
+                validators=[rapport.workspaces.models.validate_phone_region],
+            ),
         ),
         migrations.AddField(
-            model_name='workspace',
-            name='webhook_signing_salt',
+            model_name="workspace",
+            name="webhook_signing_salt",
             field=models.CharField(blank=True, editable=False, max_length=32),
         ),
     ]
