@@ -105,7 +105,8 @@ def _save_contact(form, workspace, by):
                         contact,
                         channel,
                         granted,
-                        f"{words}: {'ticked' if granted else 'unticked'} by {by.email or by.username}",
+                        f"{words}: {'ticked' if granted else 'unticked'} by "
+                        f"{by.email or by.username}",
                         "app",
                     )
             actions.facts_changed(workspace, [contact.pk])

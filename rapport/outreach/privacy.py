@@ -80,12 +80,15 @@ def text_fields() -> list[tuple[type[models.Model], models.Field]]:
     found = []
     for model in apps.get_models():
         names = {f.name for f in model._meta.concrete_fields}
-        if "workspace" not in names or model._meta.label_lower == "workspaces.workspace":
+        # The workspaces app holds the business and its staff, not its clients.
+        if "workspace" not in names or model._meta.app_label == "workspaces":
             continue
         skip = IDENTITY_FIELDS.get((model._meta.app_label, model._meta.model_name), set())
         for field in model._meta.concrete_fields:
             if field.name in skip or field.choices or field.primary_key:
                 continue
+            if SECRET_FIELD.search(field.name):
+                continue  # hashes and salts: no text of anyone's
             if isinstance(field, models.CharField | models.TextField | models.JSONField):
                 found.append((model, field))
     return found

@@ -183,12 +183,12 @@ def _retry_later(message: OutboundMessage, worker: str, error: Exception) -> Out
 
 def _sender_problem(message: OutboundMessage) -> str:
     """What the law asks of the sender and is missing, or ''."""
-    if message.to_client and message.channel == "email":
-        if not message.workspace.postal_address.strip():
-            return (
-                "not sent: the workspace has no postal address, which the law (CAN-SPAM) asks "
-                "for in every email to clients. Add it in Settings, then try again."
-            )
+    no_address = not message.workspace.postal_address.strip()
+    if message.to_client and message.channel == "email" and no_address:
+        return (
+            "not sent: the workspace has no postal address, which the law (CAN-SPAM) asks "
+            "for in every email to clients. Add it in Settings, then try again."
+        )
     return ""
 
 

@@ -118,6 +118,7 @@ class WorkspaceSettingsForm(forms.ModelForm):
     def clean_phone_region(self):
         # Left out (an older form, a script): the workspace keeps its own.
         return self.cleaned_data.get("phone_region") or self.instance.phone_region
+
     RESPECT = [
         "readiness_threshold",
         "ask_cooldown_days",

@@ -208,9 +208,7 @@ def text_ask(contact, kind="referral"):
     return compose.ask_sms(actions.start_ask(contact, kind=kind, channel="sms"), body="Hi Dan")
 
 
-def test_a_number_typed_the_local_way_is_stored_as_e164_and_shown_back_locally(
-    bob_client, dan
-):
+def test_a_number_typed_the_local_way_is_stored_as_e164_and_shown_back_locally(bob_client, dan):
     assert dan.phone == "+15552223333"
     page = bob_client.get(reverse("clients:detail", args=[dan.pk])).content.decode()
     assert "(555) 222-3333" in page and 'href="tel:+15552223333"' in page

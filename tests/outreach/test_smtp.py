@@ -181,16 +181,14 @@ def refusing(request, settings):
         if stage == "login":
             settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "rapport", "a-wrong-one"
         else:
-            (server.refuse_rcpt if stage == "rcpt" else server.refuse_data)[
-                "gone@example.com"
-            ] = reply
+            (server.refuse_rcpt if stage == "rcpt" else server.refuse_data)["gone@example.com"] = (
+                reply
+            )
         yield request.param, server
 
 
 @pytest.mark.parametrize("refusing", sorted(REFUSALS), indirect=True)
-def test_only_the_recipients_own_permanent_failure_suppresses(
-    acme, today, alice_client, refusing
-):
+def test_only_the_recipients_own_permanent_failure_suppresses(acme, today, alice_client, refusing):
     case, smtp = refusing
     gone = factories.client_with_history(acme, today, email="gone@example.com", email_ok=True)
     other = factories.client_with_history(
@@ -232,7 +230,9 @@ def test_only_the_recipients_own_permanent_failure_suppresses(
     page = alice_client.get(reverse("agenda:today")).content.decode()
     assert "Emails to clients are paused" in page and "Resume sending" not in page
     assert "Fix it and resume sending" in page
-    alert = OutboundMessage.objects.get(kind=OutboundMessage.Kind.NOTICE, to_address=acme_owner(acme))
+    alert = OutboundMessage.objects.get(
+        kind=OutboundMessage.Kind.NOTICE, to_address=acme_owner(acme)
+    )
     assert "paused" in alert.subject and REFUSALS[case][1].split()[0] in alert.body_text
     sending.deliver(alert.pk)
     alert.refresh_from_db()

@@ -161,7 +161,9 @@ def test_only_a_permanent_bounce_of_the_address_suppresses(ann, payload, suppres
 
 
 def test_an_unknown_webhook_address_is_404(ann):
-    response = Client().post(reverse("outreach:email_events", args=["nope"]), "{}", "application/json")
+    response = Client().post(
+        reverse("outreach:email_events", args=["nope"]), "{}", "application/json"
+    )
     assert response.status_code == 404 and nothing_stored()
 
 
@@ -265,9 +267,14 @@ def test_the_secret_is_shown_to_owners_only(alice_client, charlie_client, ann):
 
 def test_old_event_ids_are_forgotten_after_a_month(ann):
     WebhookEvent.objects.create(
-        workspace=ann.workspace, source="signed", event_id="old", received_at=NOW - dt.timedelta(days=40)
+        workspace=ann.workspace,
+        source="signed",
+        event_id="old",
+        received_at=NOW - dt.timedelta(days=40),
     )
-    WebhookEvent.objects.create(workspace=ann.workspace, source="signed", event_id="new", received_at=NOW)
+    WebhookEvent.objects.create(
+        workspace=ann.workspace, source="signed", event_id="new", received_at=NOW
+    )
     assert webhooks.forget_old(NOW) == 1
     assert list(WebhookEvent.objects.values_list("event_id", flat=True)) == ["new"]
 
