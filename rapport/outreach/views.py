@@ -313,7 +313,7 @@ def retry(request, pk):
         messages.error(request, "Only a failed message can be sent again.")
         return redirect("outreach:outbox")
     OutboundMessage.objects.filter(pk=message.pk, status=OutboundMessage.Status.FAILED).update(
-        status=OutboundMessage.Status.QUEUED, next_attempt_at=timezone.now(), attempts=0
+        status=OutboundMessage.Status.QUEUED, next_attempt_at=timezone.now(), attempts=0, failure=""
     )
     from rapport.outreach.tasks import deliver_message
 

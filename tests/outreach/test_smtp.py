@@ -504,3 +504,27 @@ def test_a_scheduled_ask_does_not_go_out_once_an_issue_is_open(ann, smtp, today)
     assert "ann@example.com" not in [rcpt for r in smtp.received for rcpt in r.rcpt_tos]
     message.refresh_from_db()
     assert message.status != Status.SENT
+
+
+def test_the_unsubscribe_link_still_works_ninety_days_later(ann, smtp):
+    message = ask_by_email(ann)
+    sending.deliver(message.pk)
+    [received] = smtp.wait_for(1)
+    url = header_url(received.message["List-Unsubscribe"])
+    long_ago = timezone.now() - dt.timedelta(days=90)
+    OutboundMessage.objects.filter(pk=message.pk).update(created_at=long_ago, sent_at=long_ago)
+    response = Client(enforce_csrf_checks=True).post(
+        url, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 200
+    assert Suppression.objects.covers(ann.workspace, "email", "ann@example.com")
+
+
+def test_no_email_without_a_consent_record(acme, today, smtp):
+    # Consent ticked in the database behind the consent log's back.
+    eve = factories.contact(acme, first_name="Eve", email="eve@example.com")
+    type(eve).objects.filter(pk=eve.pk).update(email_ok=True)
+    eve.refresh_from_db()
+    outcome = sending.deliver(ask_by_email(eve).pk)
+    assert outcome.status == Status.SUPPRESSED and "on record" in outcome.detail
+    assert smtp.received == []
