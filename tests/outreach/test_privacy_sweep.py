@@ -16,7 +16,8 @@ from django.core.files.base import ContentFile
 from django.db import models
 from django.db.models.functions import Cast
 
-from rapport.advocacy.models import Referral, ReferralGiven, Testimonial
+from rapport.advocacy import models as advocacy
+from rapport.advocacy.models import Referral, ReferralGiven
 from rapport.agenda.models import AgendaItem, Script
 from rapport.clients.actions import record_consent
 from rapport.clients.models import (
@@ -99,7 +100,7 @@ def seeded(acme, alice, bob, bright, today):
         ask, nps=2, experience=f"{NAME} waited", improve=f"Call {NATIONAL}",
         would_refer=f"Write to {EMAIL}",
     )  # fmt: skip
-    testimonial = Testimonial.objects.create(
+    testimonial = advocacy.Testimonial.objects.create(
         workspace=acme, contact=zelda, received_on=today, text=f"Lovely — {NAME}",
         display_name=NAME,
     )  # fmt: skip
