@@ -35,7 +35,17 @@ def jobs() -> list[Job]:
         # After the morning agenda, in each workspace's time zone; once a day each.
         Job("morning digest", 300, digest.schedule),
         Job("automation rules", 600, automation.schedule),
+        # Webhook event ids, kept to refuse replays, for a month.
+        Job("forget old webhook ids", 3600, forget_webhook_ids),
     ]
+
+
+def forget_webhook_ids() -> int:
+    from django.utils import timezone
+
+    from rapport.outreach.webhooks import forget_old
+
+    return forget_old(timezone.now())
 
 
 def loop(stop: threading.Event, tick: float | None = None) -> None:

@@ -7,6 +7,7 @@ than silently falling back to a default.
 
 import os
 import secrets
+from email.utils import formataddr, parseaddr
 from pathlib import Path
 
 import dj_database_url
@@ -104,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "rapport.workspaces.context_processors.workspace",
+                "rapport.outreach.context_processors.delivery",
             ],
         },
     }
@@ -181,9 +183,19 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "30")
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Rapport <rapport@localhost>")
-# The right-hand side of every Message-ID Rapport generates.
-EMAIL_MESSAGE_ID_DOMAIN = os.environ.get("EMAIL_MESSAGE_ID_DOMAIN", "rapport.localhost")
+# The sending address, on a domain whose SPF, DKIM and DMARC let the mail
+# server send for it (README, "Email delivery"). Mail to clients shows the
+# workspace's name in front of it; mail to the team shows "Rapport".
+EMAIL_FROM = parseaddr(
+    os.environ.get("EMAIL_FROM") or os.environ.get("DEFAULT_FROM_EMAIL") or "rapport@localhost"
+)[1]
+if "@" not in EMAIL_FROM:
+    raise ImproperlyConfigured(f"EMAIL_FROM must be an email address, not {EMAIL_FROM!r}")
+DEFAULT_FROM_EMAIL = formataddr(("Rapport", EMAIL_FROM))
+# The right-hand side of every Message-ID Rapport generates: the sending domain.
+EMAIL_MESSAGE_ID_DOMAIN = os.environ.get("EMAIL_MESSAGE_ID_DOMAIN") or (
+    EMAIL_FROM.rsplit("@", 1)[1] if os.environ.get("EMAIL_FROM") else "rapport.localhost"
+)
 # A worker's claim on a message: long enough for one SMTP conversation; a
 # claim left by a worker that died is taken up again after it.
 OUTBOX_LEASE_SECONDS = envint("OUTBOX_LEASE_SECONDS", "120")
@@ -191,10 +203,21 @@ OUTBOX_MAX_ATTEMPTS = envint("OUTBOX_MAX_ATTEMPTS", "6")
 # How often the worker's scheduler sweeps the outbox for retries, scheduled
 # sends and expired claims.
 OUTBOX_SWEEP_SECONDS = envint("OUTBOX_SWEEP_SECONDS", "15")
-# SMS: a provider's HTTP API (see rapport.outreach.sms); none by default.
+# SMS (see rapport.outreach.sms): Twilio's Messages API, or a provider's
+# plain JSON API; none by default. SMS_PROVIDER picks one when both are set.
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
 SMS_PROVIDER_URL = os.environ.get("SMS_PROVIDER_URL", "")
 SMS_PROVIDER_TOKEN = os.environ.get("SMS_PROVIDER_TOKEN", "")
 SMS_FROM = os.environ.get("SMS_FROM", "")
+SMS_PROVIDER = os.environ.get(
+    "SMS_PROVIDER", "twilio" if TWILIO_ACCOUNT_SID else "http" if SMS_PROVIDER_URL else ""
+)
+if SMS_PROVIDER not in ("", "twilio", "http"):
+    raise ImproperlyConfigured(f"SMS_PROVIDER must be twilio or http, not {SMS_PROVIDER!r}")
+# Signed webhooks (Standard Webhooks) older or newer than this are refused.
+WEBHOOK_TOLERANCE_SECONDS = envint("WEBHOOK_TOLERANCE_SECONDS", "300")
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

@@ -39,7 +39,10 @@ def charlie(db):
 
 @pytest.fixture
 def acme(alice, charlie):
-    workspace = factories.workspace(alice, "Acme Dental", "Europe/London")
+    # A postal address, as the law asks of any business emailing its clients.
+    workspace = factories.workspace(
+        alice, "Acme Dental", "Europe/London", postal_address="1 High Street, Bath BA1 1AA"
+    )
     factories.member(charlie, workspace)
     return workspace
 

@@ -29,6 +29,7 @@ from rapport.clients.models import (
     Stage,
     StageChange,
 )
+from rapport.lib import phones
 
 Reason = StageChange.Reason
 
@@ -87,7 +88,21 @@ def _refresh(workspace, ids: set[int] | None) -> None:
 # -- contacts ------------------------------------------------------------
 
 
+CONSENT_SOURCE_WORDS = {
+    "email": "Agreed to receive emails from us",
+    "sms": "Agreed to receive text messages from us",
+}
+
+
+def normalize_phone(workspace, raw: str) -> str:
+    """A phone number as stored: E.164, read in the workspace's region (what
+    cannot be read as a number is kept as typed, and is never texted)."""
+    return phones.normalize(raw, workspace.phone_region) if raw else ""
+
+
 def create_contact(workspace, *, by=None, stage=Stage.PROSPECT, **fields) -> Contact:
+    if fields.get("phone"):
+        fields["phone"] = normalize_phone(workspace, fields["phone"])
     with changing():
         contact = Contact.objects.create(workspace=workspace, stage=stage, **fields)
         StageChange.objects.create(
@@ -98,8 +113,16 @@ def create_contact(workspace, *, by=None, stage=Stage.PROSPECT, **fields) -> Con
             reason=Reason.MANUAL if by else Reason.IMPORT,
             changed_by=by,
         )
-        if contact.email_ok:
-            record_consent(contact, "email", True, "Recorded when the contact was created", "app")
+        who = f" by {by.email or by.username}" if by else ""
+        for channel in ("email", "sms"):
+            if getattr(contact, f"{channel}_ok"):
+                record_consent(
+                    contact,
+                    channel,
+                    True,
+                    f"{CONSENT_SOURCE_WORDS[channel]}: ticked when the contact was created{who}",
+                    "app",
+                )
         facts_changed(workspace, [contact.pk])
     return contact
 

@@ -11,6 +11,7 @@ from rapport.clients.models import (
     Signal,
     Stage,
 )
+from rapport.lib import phones
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -63,9 +64,26 @@ class ContactForm(forms.ModelForm):
             self.fields["tag_names"].initial = "; ".join(t.name for t in self.instance.tags.all())
             # The ladder's history is kept: changes go through change_stage.
             del self.fields["stage"]
+            # Stored as E.164, shown back the way people write it at home.
+            self.initial["phone"] = phones.display(self.instance.phone, workspace.phone_region)
+        self.fields["phone"].help_text = (
+            "Without a country code, read as a number of "
+            f"{dict(phones.region_choices()).get(workspace.phone_region, workspace.phone_region)}."
+        )
 
     def clean_email(self):
         return self.cleaned_data["email"].lower()
+
+    def clean_phone(self):
+        raw = self.cleaned_data["phone"].strip()
+        if not raw:
+            return ""
+        try:
+            return phones.to_e164(raw, self.workspace.phone_region)
+        except phones.InvalidPhone as error:
+            raise forms.ValidationError(
+                f"{error}. Type it as you would dial it, or with + and the country code."
+            ) from None
 
     def organization(self):
         name = self.cleaned_data.get("organization_name", "").strip()

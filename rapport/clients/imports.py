@@ -32,6 +32,7 @@ from rapport.clients.models import (
     Tag,
 )
 from rapport.lib import csvimport as c
+from rapport.lib import phones
 
 KINDS = {
     "contacts": c.Kind(
@@ -49,6 +50,7 @@ KINDS = {
             c.Column("referred_by", c.text(64)),
             c.Column("tags", c.semicolon_list(c.text(60))),
             c.Column("email_ok", c.boolean),
+            c.Column("sms_ok", c.boolean),
             c.Column("notes", str),
         ),
     ),
@@ -171,6 +173,15 @@ def validate(workspace, parsed: list[c.ParsedFile]) -> None:
                     file.error(row.line, f"no contact with external_id {referrer!r}", "referred_by")
                 if referrer and referrer == external_id:
                     file.error(row.line, "a contact cannot refer itself", "referred_by")
+                if row.values.get("phone"):
+                    # Stored as E.164: a number that cannot be read in the
+                    # workspace's country is named now, not texted wrongly later.
+                    try:
+                        row.values["phone"] = phones.to_e164(
+                            row.values["phone"], workspace.phone_region
+                        )
+                    except phones.InvalidPhone as error:
+                        file.error(row.line, str(error), "phone")
             if not file.errors:
                 known |= ids_in_file
             continue
@@ -276,7 +287,7 @@ def write_contacts(workspace, file, report, progress) -> set[int]:
             )
         before = {
             f: getattr(contact, f)
-            for f in [*plain, "organization_id", "relationship", "email_ok", "stage"]
+            for f in [*plain, "organization_id", "relationship", "email_ok", "sms_ok", "stage"]
         }
         for name in plain:
             if _present(row, name):
@@ -286,15 +297,13 @@ def write_contacts(workspace, file, report, progress) -> set[int]:
         if _present(row, "relationship") and v["relationship"] != contact.relationship:
             contact.relationship = v["relationship"]
             contact.relationship_on = today if v["relationship"] else None
-        if (
-            _present(row, "email_ok")
-            and v["email_ok"] is not None
-            and v["email_ok"] != contact.email_ok
-        ):
-            contact.email_ok = v["email_ok"]
-            consent.append((contact, v["email_ok"]))
-        elif is_new and v.get("email_ok"):
-            consent.append((contact, True))
+        for flag in ("email_ok", "sms_ok"):
+            # Every consent the file changes goes into the consent log.
+            if _present(row, flag) and v[flag] is not None and v[flag] != getattr(contact, flag):
+                setattr(contact, flag, v[flag])
+                consent.append((contact, flag, v[flag]))
+            elif is_new and v.get(flag):
+                consent.append((contact, flag, True))
         # An imported stage only raises the ladder: a re-imported old export
         # must not undo promotions Rapport made since (lowering is by hand).
         raises = v.get("stage") and Stage.rank(v["stage"]) > Stage.rank(contact.stage)
@@ -309,7 +318,15 @@ def write_contacts(workspace, file, report, progress) -> set[int]:
         else:
             report.unchanged += 1
     Contact.objects.bulk_create(new, batch_size=1000)
-    fields = [*plain, "organization", "relationship", "relationship_on", "email_ok", "stage"]
+    fields = [
+        *plain,
+        "organization",
+        "relationship",
+        "relationship_on",
+        "email_ok",
+        "sms_ok",
+        "stage",
+    ]
     Contact.objects.bulk_update(changed, fields, batch_size=500)
     report.created, report.updated = len(new), len(changed)
     progress(len(file.rows) // 2)
@@ -351,12 +368,12 @@ def write_contacts(workspace, file, report, progress) -> set[int]:
             ConsentRecord(
                 workspace=workspace,
                 contact_id=contact.pk,
-                channel="email",
+                channel=flag.removesuffix("_ok"),
                 granted=granted,
-                text=f"email_ok={'true' if granted else 'false'} in {file.name}",
+                text=f"{flag}={'true' if granted else 'false'} in {file.name}",
                 source="import",
             )
-            for contact, granted in consent
+            for contact, flag, granted in consent
         ]
     )
     StageChange.objects.bulk_create(

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from rapport.lib import phones
 from rapport.workspaces.models import WorkspaceOwned, WorkspaceQuerySet
 
 
@@ -69,10 +70,13 @@ class ContactQuerySet(WorkspaceQuerySet):
         """Contacts who have bought: customer and every rung above."""
         return self.filter(stage__in=Stage.at_least(Stage.CUSTOMER))
 
-    def search(self, text: str):
+    def search(self, text: str, region: str = ""):
+        """Every word must match something; numbers are stored as E.164, so a
+        number typed the local way ("(555) 222-3333", "222-3333") is looked
+        for by its digits."""
         query = Q()
         for word in text.split():
-            query &= (
+            words = (
                 Q(first_name__icontains=word)
                 | Q(last_name__icontains=word)
                 | Q(email__icontains=word)
@@ -80,6 +84,13 @@ class ContactQuerySet(WorkspaceQuerySet):
                 | Q(external_id__iexact=word)
                 | Q(organization__name__icontains=word)
             )
+            digits = phones.search_digits(word, region) if region else None
+            if digits:
+                words |= Q(phone__contains=digits)
+            query &= words
+        whole = phones.search_digits(text, region) if region else None
+        if whole and whole.startswith("+"):
+            query |= Q(phone=whole)
         return self.filter(query)
 
 
@@ -424,8 +435,29 @@ class Permission(WorkspaceOwned):
         return self.kind == PermissionKind.BOTH or self.kind == ask_kind
 
 
+class ConsentQuerySet(WorkspaceQuerySet):
+    def latest_for(self, contact, channel: str):
+        """The record in force for this contact and channel, or None."""
+        return self.filter(contact=contact, channel=channel).order_by("-recorded_at", "-id").first()
+
+    def granted_ids(self, channel: str, contact_ids) -> set[int]:
+        """Of these contacts, those whose latest record for the channel grants
+        it: one query, whatever their number."""
+        latest = self.filter(contact=models.OuterRef("pk"), channel=channel).order_by(
+            "-recorded_at", "-id"
+        )
+        return set(
+            Contact.objects.filter(pk__in=list(contact_ids))
+            .annotate(granted=models.Subquery(latest.values("granted")[:1]))
+            .filter(granted=True)
+            .values_list("pk", flat=True)
+        )
+
+
 class ConsentRecord(WorkspaceOwned):
-    """What the contact agreed to (or withdrew), when, and how: the proof."""
+    """What the contact agreed to (or withdrew), when, and how: the proof.
+    No automated message goes out unless the latest record for its channel
+    grants it (checked again at send time)."""
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
@@ -440,8 +472,11 @@ class ConsentRecord(WorkspaceOwned):
     source = models.CharField(max_length=40)
     recorded_at = models.DateTimeField(default=timezone.now)
 
+    objects = ConsentQuerySet.as_manager()
+
     class Meta:
         ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["contact", "channel", "recorded_at"])]
 
     def __str__(self) -> str:
         return f"{self.contact} {self.channel} {'granted' if self.granted else 'withdrawn'}"

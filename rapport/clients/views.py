@@ -56,7 +56,7 @@ def contact_list(request):
     )
     filters = form.cleaned_data if form.is_valid() else {}
     if filters.get("q"):
-        contacts = contacts.search(filters["q"])
+        contacts = contacts.search(filters["q"], workspace.phone_region)
     if filters.get("stage"):
         contacts = contacts.filter(stage=filters["stage"])
     if filters.get("readiness") == "ready":
@@ -95,16 +95,20 @@ def _save_contact(form, workspace, by):
         if form.instance.pk:
             contact = form.save(commit=False)
             contact.organization = form.organization()
-            email_ok_changed = "email_ok" in form.changed_data
             contact.save()
-            if email_ok_changed:
-                actions.record_consent(
-                    contact,
-                    "email",
-                    contact.email_ok,
-                    f"Changed by {by.email or by.username}",
-                    "app",
-                )
+            # Every change of consent, by hand too, goes into the consent log.
+            for channel in ("email", "sms"):
+                if f"{channel}_ok" in form.changed_data:
+                    granted = getattr(contact, f"{channel}_ok")
+                    words = actions.CONSENT_SOURCE_WORDS[channel]
+                    actions.record_consent(
+                        contact,
+                        channel,
+                        granted,
+                        f"{words}: {'ticked' if granted else 'unticked'} by "
+                        f"{by.email or by.username}",
+                        "app",
+                    )
             actions.facts_changed(workspace, [contact.pk])
         else:
             data["organization"] = form.organization()

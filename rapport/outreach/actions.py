@@ -3,6 +3,7 @@ entry point (Today, the contact page, automation rules, the client pages)."""
 
 import datetime as dt
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from rapport.advocacy.actions import receive_names, record_testimonial
@@ -26,6 +27,7 @@ from rapport.outreach.models import (
     QuestionnaireAnswer,
     Suppression,
     address_hash,
+    normalize_address,
 )
 
 # The exact words shown next to each consent box on the testimonial page;
@@ -201,6 +203,7 @@ def _notify_owner_text(contact: Contact, *, subject: str, text: str, key: str) -
             subject=subject,
             text=f"{text}\n{link}\n",
             key=f"{key}:{email}",
+            about=contact,
         )
 
 
@@ -265,28 +268,42 @@ def answer_fixed(ask: Ask, *, fixed: bool, words: str) -> None:
 
 def suppress(workspace, channel: str, address: str, reason: str) -> Suppression:
     """Add an address to the suppression list and withdraw the matching
-    contacts' consent, at once; queued messages to it will not go out."""
+    contacts' consent, at once, with a consent record each; queued messages
+    to it will not go out. The address is compared in its one normal form
+    (a phone number as E.164), however it was typed or sent."""
+    key = normalize_address(channel, address, workspace.phone_region)
     with changing():
         suppression, _ = Suppression.objects.get_or_create(
             workspace=workspace,
             channel=channel,
-            address_hash=address_hash(address),
-            defaults={"address": address.strip().lower(), "reason": reason},
+            address_hash=address_hash(channel, key),
+            defaults={"address": key, "reason": reason},
         )
-        field = "email" if channel == "email" else "phone"
-        for contact in Contact.objects.filter(
-            workspace=workspace, **{f"{field}__iexact": address.strip()}
-        ):
+        for contact in _contacts_at(workspace, channel, key):
             if getattr(contact, f"{channel}_ok"):
-                record_consent(contact, channel, False, f"{reason}: {address}", reason)
+                label = Suppression.Reason(reason).label if reason in Suppression.Reason else reason
+                record_consent(contact, channel, False, f"{label}: {key}", reason)
         OutboundMessage.objects.filter(
             workspace=workspace,
             channel=channel,
             to_client=True,
-            to_address__iexact=address.strip(),
+            to_address__in=_stored_forms(channel, key),
             status=OutboundMessage.Status.QUEUED,
         ).update(status=OutboundMessage.Status.SUPPRESSED, last_error=f"suppressed: {reason}")
     return suppression
+
+
+def _stored_forms(channel: str, key: str) -> list[str]:
+    # Emails were always compared without regard to case; an outbox row
+    # written before numbers were normalised may still hold the raw form.
+    return [key] if channel == "sms" else [key, key.upper()]
+
+
+def _contacts_at(workspace, channel: str, key: str):
+    contacts = Contact.objects.filter(workspace=workspace)
+    if channel == "sms":
+        return contacts.filter(phone=key)
+    return contacts.filter(email__iexact=key)
 
 
 def unsubscribe(message: OutboundMessage) -> Suppression:
@@ -295,27 +312,91 @@ def unsubscribe(message: OutboundMessage) -> Suppression:
     )
 
 
-def sms_reply(workspace, from_number: str, body: str) -> bool:
-    """An inbound text. An opt-out word ends all texts to that number, with at
-    most one confirmation (none if the number was already opted out)."""
-    from rapport.outreach.sms import is_opt_out
+# -- text replies ----------------------------------------------------------
 
-    if not is_opt_out(body):
-        return False
-    already = Suppression.objects.covers(workspace, "sms", from_number)
-    suppress(workspace, "sms", from_number, Suppression.Reason.SMS_STOP)
-    if not already:
-        # The confirmation itself must not be blocked by the suppression just
-        # made: it is sent as a message to the team's own channel rules.
-        compose.queue(
+
+def sms_reply(
+    workspace, from_number: str, body: str, *, meaning: str | None = None, confirm: bool = True
+) -> str:
+    """An inbound text, by what it asks (sms.read_reply, unless the provider
+    already said): an opt-out ends all texts to the number at once, with one
+    confirmation (none if it had already opted out); START, UNSTOP or YES
+    from a number that opted out by text rejoins, with a consent record and
+    one confirmation; HELP answers who is writing and how to stop.
+    `confirm=False` when the provider has answered the keyword itself.
+    Returns the reply's meaning (an sms.Reply)."""
+    from rapport.outreach.sms import Reply, read_reply
+
+    number = normalize_address("sms", from_number, workspace.phone_region)
+    meaning = Reply(meaning) if meaning else read_reply(body)
+    if meaning == Reply.OPT_OUT:
+        _opt_out(workspace, number, confirm)
+    elif meaning == Reply.OPT_IN:
+        if not _opt_in(workspace, number, body, confirm):
+            return Reply.OTHER  # a "yes" from a number that never opted out
+    elif meaning == Reply.HELP and confirm:
+        _help(workspace, number)
+    return meaning
+
+
+def _confirm(workspace, number: str, text: str, key: str) -> None:
+    # A message to the number itself, outside the consent rules: a reply it
+    # asked for. Its idempotency key makes it one, however often asked.
+    compose.queue(
+        workspace,
+        to=number,
+        subject="",
+        text=text,
+        kind=OutboundMessage.Kind.CONFIRMATION,
+        idempotency_key=key,
+        channel="sms",
+        to_client=False,
+    )
+
+
+def _opt_out(workspace, number: str, confirm: bool = True) -> None:
+    already = Suppression.objects.covers(workspace, "sms", number)
+    suppression = suppress(workspace, "sms", number, Suppression.Reason.SMS_STOP)
+    if confirm and not already:
+        # One confirmation, within minutes, and nothing else in it (FCC 24-24).
+        _confirm(
             workspace,
-            to=from_number,
-            subject="",
-            text=f"{workspace.name}: you will receive no more texts from us.",
-            kind=OutboundMessage.Kind.CONFIRMATION,
-            idempotency_key=f"sms-stop:{workspace.pk}:{address_hash(from_number)}",
+            number,
+            f"{workspace.name}: you will receive no more texts from us. Reply START to rejoin.",
+            f"sms-stop:{workspace.pk}:{suppression.pk}",
+        )
+
+
+def _opt_in(workspace, number: str, words: str, confirm: bool = True) -> bool:
+    """Lift an opt-out made by text. Other suppressions (an erasure, an entry
+    made by hand) are not the sender's to lift by text."""
+    with changing():
+        stop = Suppression.objects.filter(
+            workspace=workspace,
             channel="sms",
-            to_client=False,
+            address_hash=address_hash("sms", number),
+            reason=Suppression.Reason.SMS_STOP,
+        ).first()
+        if stop is None:
+            return False
+        stop_id = stop.pk
+        stop.delete()
+        for contact in _contacts_at(workspace, "sms", number):
+            record_consent(
+                contact,
+                "sms",
+                True,
+                f"Replied {words.strip()[:40]!r} from {number} to rejoin texts from "
+                f"{workspace.name}",
+                "sms reply",
+            )
+    if confirm:
+        _confirm(
+            workspace,
+            number,
+            f"{workspace.name}: you will receive our texts again. "
+            "Reply STOP to opt out, HELP for help.",
+            f"sms-start:{workspace.pk}:{stop_id}",
         )
     return True
 
@@ -370,3 +451,106 @@ def record_item_outcome(
         decide(item, AgendaDecision.Status.DONE, by=by)
         facts_changed(workspace, [contact.pk])
     return ask
+
+
+def _help(workspace, number: str) -> None:
+    from rapport.workspaces.models import Membership, Role
+
+    owner = (
+        Membership.objects.filter(workspace=workspace, role=Role.OWNER)
+        .exclude(user__email="")
+        .order_by("created_at", "pk")
+        .values_list("user__email", flat=True)
+        .first()
+    )
+    reach = f" Questions: {owner}." if owner else ""
+    _confirm(
+        workspace,
+        number,
+        f"{workspace.name}: texts about your visits and our service.{reach} Reply STOP to opt out.",
+        # At most one answer a day: a HELP loop with another robot ends there.
+        f"sms-help:{workspace.pk}:{address_hash('sms', number)[:16]}:{workspace.today()}",
+    )
+
+
+# -- sending paused by the sender's fault ----------------------------------
+
+
+def pause_sending(workspace, channel: str, reason: str, message=None):
+    """Stop sending to clients on this channel for the workspace: the server
+    or the account refused (authentication, relay, policy, server error).
+    Nobody's consent changes; messages wait. The owners are told once per
+    pause, in the app (a banner) and by email when mail can still go out.
+    Returns the new pause, or None when one was already on."""
+    from rapport.outreach.models import DeliveryPause
+
+    try:
+        with transaction.atomic():
+            pause = DeliveryPause.objects.create(
+                workspace=workspace, channel=channel, reason=reason[:2000], message=message
+            )
+    except IntegrityError:
+        return None  # already paused (by another worker a moment ago, perhaps)
+    what = "Emails" if channel == "email" else "Texts"
+    link = compose.absolute("/outbox/")
+    for email in _workspace_owner_emails(workspace):
+        compose.team_email(
+            workspace,
+            to=email,
+            subject=f"{what} to your clients are paused: the server refused",
+            text=(
+                f"{what} from {workspace.name} to clients are paused, because the "
+                f"{'mail server' if channel == 'email' else 'SMS provider'} refused a message "
+                f"for a reason that is not the client's:\n\n{reason}\n\n"
+                "Nobody was unsubscribed and no consent was changed. Messages wait in the "
+                "outbox. Fix the cause (the server's password, the sending domain, the "
+                'account), then press "Resume sending" in Rapport:\n'
+                f"{link}\n"
+            ),
+            key=f"pause:{pause.pk}:{email}",
+        )
+    return pause
+
+
+def resume_sending(workspace, channel: str, by=None) -> int:
+    """Lift the pause: what waited goes out, and messages that failed through
+    the sender's fault are queued again. Returns how many were re-queued."""
+    from rapport.outreach.models import DeliveryPause
+
+    now = timezone.now()
+    with changing():
+        active = DeliveryPause.objects.active().filter(workspace=workspace, channel=channel)
+        for pause in active:
+            # An alert not delivered yet is news no longer.
+            OutboundMessage.objects.filter(
+                workspace=workspace,
+                idempotency_key__startswith=f"pause:{pause.pk}:",
+                status=OutboundMessage.Status.QUEUED,
+            ).update(status=OutboundMessage.Status.CANCELLED)
+        active.update(lifted_at=now, lifted_by=by)
+        requeued = OutboundMessage.objects.filter(
+            workspace=workspace,
+            channel=channel,
+            to_client=True,
+            status=OutboundMessage.Status.FAILED,
+            failure=OutboundMessage.Failure.SENDER,
+        ).update(
+            status=OutboundMessage.Status.QUEUED,
+            failure="",
+            attempts=0,
+            next_attempt_at=now,
+        )
+    from rapport.outreach.tasks import deliver_due
+
+    transaction.on_commit(deliver_due.enqueue)
+    return requeued
+
+
+def _workspace_owner_emails(workspace) -> list[str]:
+    from rapport.workspaces.models import Membership, Role
+
+    return list(
+        Membership.objects.filter(workspace=workspace, role=Role.OWNER, user__is_active=True)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )

@@ -39,7 +39,7 @@ from rapport.agenda.facts import Snapshot
 from rapport.agenda.rules import Run
 from rapport.agenda.scripts import bodies_for, render
 from rapport.clients.actions import changing
-from rapport.clients.models import Contact, Deal, DealStage, Purchase
+from rapport.clients.models import ConsentRecord, Contact, Deal, DealStage, Purchase
 from rapport.outreach import compose
 from rapport.outreach.actions import start_ask
 from rapport.outreach.calendar import PERMISSION_WORDS, open_permissions
@@ -173,12 +173,14 @@ class Gates:
         self.workspace, self.on = workspace, on
         self.snapshot = Snapshot(workspace, on, ids)
         self.run = Run(self.snapshot)
-        hashes = {address_hash(contact.email) for contact in contacts if contact.email}
+        hashes = {address_hash("email", contact.email) for contact in contacts if contact.email}
         self.suppressed = set(
             Suppression.objects.filter(
                 workspace=workspace, channel="email", address_hash__in=hashes
             ).values_list("address_hash", flat=True)
         )
+        # The consent log's latest word for each, in one query.
+        self.consent_on_record = ConsentRecord.objects.granted_ids("email", ids)
         self.emailed_today = set(
             OutboundMessage.objects.filter(
                 workspace=workspace,
@@ -193,11 +195,15 @@ class Gates:
         i = self.snapshot.index.get(contact.pk)
         if i is None:
             return "the contact was erased"
+        if not self.workspace.postal_address.strip():
+            return "the workspace has no postal address (required in every email to clients)"
         if not contact.email:
             return "no email address"
         if not contact.email_ok:
             return "no consent to email"
-        if address_hash(contact.email) in self.suppressed:
+        if contact.pk not in self.consent_on_record:
+            return "no consent to email on record"
+        if address_hash("email", contact.email) in self.suppressed:
             return "the address is on the suppression list"
         if contact.pk in self.emailed_today:
             return "already emailed today"
@@ -518,6 +524,7 @@ def remind_permissions(workspace, on: dt.date, days: int) -> int:
                 text=text,
                 key=f"{prefix}{permission.pk}:{user_id}",
                 kind=OutboundMessage.Kind.REMINDER,
+                about=contact,
             )
             count += 1
     return count

@@ -7,6 +7,7 @@ postal address and an unsubscribe link, in a text and an HTML part.
 """
 
 import datetime as dt
+import re
 
 from django.conf import settings
 from django.db import transaction
@@ -40,6 +41,16 @@ def links_for(message: OutboundMessage) -> dict[str, str]:
     return links
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def header_safe(text: str) -> str:
+    """Text fit for a mail header: line breaks and other control characters
+    become a space, so a name like "Gail\\r\\nBcc: x@example.test" stays a
+    name and never adds a header."""
+    return re.sub(r" {2,}", " ", _CONTROL.sub(" ", text or "")).strip()
+
+
 def fill_links(body: str, links: dict[str, str], html: bool = False) -> str:
     for marker, url in links.items():
         body = body.replace(marker, escape(url) if html else url)
@@ -70,7 +81,7 @@ def queue(
             defaults={
                 "workspace": workspace,
                 "to_address": to,
-                "subject": subject,
+                "subject": header_safe(subject)[:250],
                 "body_text": text,
                 "body_html": html,
                 "kind": kind,
@@ -163,9 +174,20 @@ def ask_sms(ask, *, body: str, send_at=None, by=None) -> OutboundMessage:
     return message
 
 
-def team_email(workspace, *, to: str, subject: str, text: str, key: str, html: str = "", kind=None):
+def team_email(
+    workspace,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    key: str,
+    html: str = "",
+    kind=None,
+    about=None,
+):
     """A message to the business's own people (a notice, a reminder, the
-    digest): no client consent involved."""
+    digest): no client consent involved. `about` is the contact it is about,
+    so that the contact's export holds it and their erasure removes it."""
     return queue(
         workspace,
         to=to,
@@ -174,5 +196,6 @@ def team_email(workspace, *, to: str, subject: str, text: str, key: str, html: s
         html=html,
         kind=kind or OutboundMessage.Kind.NOTICE,
         idempotency_key=key,
+        contact=about,
         to_client=False,
     )[0]

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from rapport.clients.models import Contact
+from rapport.lib import phones
 from rapport.outreach import tokens
 from rapport.workspaces.models import WorkspaceOwned, WorkspaceQuerySet
 
@@ -153,18 +154,29 @@ class QuestionnaireAnswer(WorkspaceOwned):
         return "promoter" if self.nps >= 9 else "detractor" if self.nps <= 6 else "passive"
 
 
-def normalize_address(address: str) -> str:
-    return address.strip().lower()
+def normalize_address(channel: str, address: str, region: str = "") -> str:
+    """The one form an address is stored, compared and suppressed in: an
+    email lower-cased, a phone number as E.164 (read in the workspace's
+    region), so `(555) 222-3333` and `+15552223333` are one number."""
+    if channel == "sms":
+        return phones.normalize(address, region)
+    return (address or "").strip().lower()
 
 
-def address_hash(address: str) -> str:
-    return hashlib.sha256(normalize_address(address).encode()).hexdigest()
+def address_hash(channel: str, address: str, region: str = "") -> str:
+    return hashlib.sha256(normalize_address(channel, address, region).encode()).hexdigest()
+
+
+def workspace_address_hash(workspace, channel: str, address: str) -> str:
+    return address_hash(channel, address, workspace.phone_region)
 
 
 class SuppressionQuerySet(WorkspaceQuerySet):
     def covers(self, workspace, channel: str, address: str) -> bool:
         return self.filter(
-            workspace=workspace, channel=channel, address_hash=address_hash(address)
+            workspace=workspace,
+            channel=channel,
+            address_hash=workspace_address_hash(workspace, channel, address),
         ).exists()
 
 
@@ -213,10 +225,15 @@ class MessageQuerySet(WorkspaceQuerySet):
         """Ready to be claimed: queued and due, or claimed by a worker whose
         lease ran out (it died mid-send)."""
         now = now or timezone.now()
+        paused = DeliveryPause.objects.filter(
+            workspace=models.OuterRef("workspace"),
+            channel=models.OuterRef("channel"),
+            lifted_at=None,
+        )
         return self.filter(
             models.Q(status=OutboundMessage.Status.QUEUED, next_attempt_at__lte=now)
             | models.Q(status=OutboundMessage.Status.SENDING, claimed_until__lt=now)
-        )
+        ).exclude(models.Q(to_client=True) & models.Exists(paused))
 
 
 class OutboundMessage(WorkspaceOwned):
@@ -248,6 +265,16 @@ class OutboundMessage(WorkspaceOwned):
         EMAIL = "email", "Email"
         SMS = "sms", "SMS"
 
+    class Failure(models.TextChoices):
+        """Whose fault a failed message was: only the recipient's own
+        (a mailbox that does not exist) costs the address its consent."""
+
+        NONE = "", "—"
+        RECIPIENT = "recipient", "The address does not exist or is disabled"
+        MESSAGE = "message", "This message was refused"
+        SENDER = "sender", "Our mail server or account refused it"
+        GAVE_UP = "gave_up", "No answer after every retry"
+
     channel = models.CharField(max_length=5, choices=ChannelKind.choices, default="email")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     contact = models.ForeignKey(
@@ -274,6 +301,7 @@ class OutboundMessage(WorkspaceOwned):
     claimed_by = models.CharField(max_length=80, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    failure = models.CharField(max_length=10, choices=Failure.choices, blank=True, default="")
     provider_id = models.CharField(max_length=120, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -292,6 +320,70 @@ class OutboundMessage(WorkspaceOwned):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.to_address} ({self.status})"
+
+
+class DeliveryPauseQuerySet(WorkspaceQuerySet):
+    def active(self):
+        return self.filter(lifted_at=None)
+
+
+class DeliveryPause(WorkspaceOwned):
+    """Sending to clients on a channel, stopped for the workspace because the
+    server or the account refused (an authentication failure, a relay or
+    policy refusal, a server error): a fault of the sender, never of the
+    client, so nobody's consent is touched. Messages wait in the outbox until
+    someone fixes the cause and resumes."""
+
+    channel = models.CharField(max_length=5, choices=OutboundMessage.ChannelKind.choices)
+    reason = models.TextField(help_text="What the server answered, in its words.")
+    message = models.ForeignKey(
+        OutboundMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = DeliveryPauseQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "channel"],
+                condition=models.Q(lifted_at=None),
+                name="one_active_pause_per_channel",
+            )
+        ]
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} paused since {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class WebhookEvent(WorkspaceOwned):
+    """An inbound webhook event already taken in: each event id is used once,
+    so a replayed request changes nothing."""
+
+    class Source(models.TextChoices):
+        SIGNED = "signed", "Signed email events (Standard Webhooks)"
+        POSTMARK = "postmark", "Postmark"
+        TWILIO = "twilio", "Twilio"
+
+    source = models.CharField(max_length=10, choices=Source.choices)
+    event_id = models.CharField(max_length=200)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "source", "event_id"], name="webhook_event_once"
+            )
+        ]
+        indexes = [models.Index(fields=["received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.event_id}"
 
 
 class RateBucket(models.Model):

@@ -8,16 +8,20 @@ and send no referrer; POSTs are rate limited per IP and per token.
 
 import functools
 import json
+import logging
 
+from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.decorators import decorator_from_middleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from rapport.middleware import NullOriginCsrfMiddleware
-from rapport.outreach import actions, ratelimit
+from rapport.outreach import actions, ratelimit, webhooks
 from rapport.outreach.forms import (
     FixedForm,
     LaterForm,
@@ -26,9 +30,11 @@ from rapport.outreach.forms import (
     TestimonialForm,
     display_name,
 )
-from rapport.outreach.models import Ask, OutboundMessage, Suppression
+from rapport.outreach.models import Ask, OutboundMessage, Suppression, WebhookEvent
 from rapport.outreach.tokens import hash_token
 from rapport.workspaces.models import Workspace
+
+log = logging.getLogger(__name__)
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
@@ -284,41 +290,104 @@ def _workspace_for_hook(token: str):
     )
 
 
-@csrf_exempt
-@ratelimit.limited(per_ip=(120, 2))
-def email_events(request, token):
-    """Bounces and complaints from the mail provider: JSON
-    {"event": "bounce"|"complaint", "email": "...", "permanent": true}."""
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    workspace = _workspace_for_hook(token)
-    if workspace is None:
-        return HttpResponse("unknown webhook", status=404)
+def _answer(status: int, text: str) -> HttpResponse:
+    return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _hook(view):
+    """A provider webhook: POST only, rate limited, the URL's token names the
+    workspace (404 otherwise); a Rejected check answers its status, and
+    nothing it did is kept (one transaction)."""
+
+    @functools.wraps(view)
+    def wrapper(request, token):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        workspace = _workspace_for_hook(token)
+        if workspace is None:
+            return _answer(404, "unknown webhook")
+        try:
+            with transaction.atomic():
+                return view(request, workspace, timezone.now())
+        except webhooks.Rejected as rejected:
+            log.warning(
+                "webhook %s for %s refused (%s): %s",
+                view.__name__,
+                workspace.slug,
+                rejected.status,
+                rejected.reason,
+            )
+            return _answer(rejected.status, rejected.reason)
+
+    return csrf_exempt(ratelimit.limited(per_ip=(120, 2))(wrapper))
+
+
+def _json(body: bytes):
     try:
-        event = json.loads(request.body)
-        kind, address = event["event"], event["email"]
-    except (ValueError, KeyError, TypeError):
-        return HttpResponse('expected JSON {"event": ..., "email": ...}', status=400)
-    if kind == "complaint":
-        actions.suppress(workspace, "email", address, Suppression.Reason.COMPLAINT)
-    elif kind == "bounce" and event.get("permanent", True):
-        actions.suppress(workspace, "email", address, Suppression.Reason.HARD_BOUNCE)
-    elif kind != "bounce":
-        return HttpResponse(f"unknown event {kind!r}", status=400)
-    return HttpResponse("ok")
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise webhooks.Rejected(400, "the body is not JSON") from None
 
 
-@csrf_exempt
-@ratelimit.limited(per_ip=(120, 2))
-def sms_inbound(request, token):
-    """Replies to texts, as providers post them: From and Body form fields."""
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    workspace = _workspace_for_hook(token)
-    if workspace is None:
-        return HttpResponse("unknown webhook", status=404)
+def _apply(workspace, event: webhooks.EmailEvent) -> str:
+    if event.reason:
+        actions.suppress(workspace, "email", event.address, event.reason)
+        return f"suppressed: {event.detail}"
+    return f"ok: {event.detail}"
+
+
+@_hook
+def email_events(request, workspace, now):
+    """Bounces and complaints, signed the Standard Webhooks way (see
+    rapport.outreach.webhooks): JSON {"type": "bounce" | "complaint",
+    "email": "...", "status": "5.1.1", "permanent": true}."""
+    signed = webhooks.verify_signed(workspace, request.headers, request.body, now)
+    event = webhooks.read_signed_event(_json(request.body))
+    webhooks.take_once(workspace, WebhookEvent.Source.SIGNED, signed.event_id, now)
+    return _answer(200, _apply(workspace, event))
+
+
+@_hook
+def postmark_events(request, workspace, now):
+    """Postmark's bounce, spam-complaint and subscription-change webhooks,
+    with Basic credentials rapport:<the workspace's signing secret>."""
+    webhooks.verify_postmark(workspace, request.headers.get("Authorization", ""))
+    event_id, event = webhooks.read_postmark_event(_json(request.body))
+    webhooks.take_once(workspace, WebhookEvent.Source.POSTMARK, event_id, now)
+    return _answer(200, _apply(workspace, event))
+
+
+@_hook
+def sms_inbound(request, workspace, now):
+    """Replies to texts from the generic provider: From and Body form fields."""
     sender, body = request.POST.get("From", ""), request.POST.get("Body", "")
     if not sender:
-        return HttpResponse("From is required", status=400)
-    stopped = actions.sms_reply(workspace, sender, body)
-    return HttpResponse("stopped" if stopped else "ok")
+        raise webhooks.Rejected(400, "From is required")
+    meaning = actions.sms_reply(workspace, sender, body)
+    words = {"opt_out": "stopped", "opt_in": "rejoined", "help": "answered"}
+    return _answer(200, words.get(meaning, "ok"))
+
+
+# Twilio's Advanced Opt-Out names the keyword it matched, and has already
+# answered it: Rapport records the change and sends no second confirmation.
+TWILIO_OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
+
+
+@_hook
+def twilio_inbound(request, workspace, now):
+    """Twilio's incoming-message webhook, signed with X-Twilio-Signature over
+    the URL as Twilio called it (SITE_URL and the path)."""
+    url = settings.SITE_URL + request.get_full_path()
+    webhooks.verify_twilio(url, request.POST, request.headers.get("X-Twilio-Signature", ""))
+    sender, body = request.POST.get("From", ""), request.POST.get("Body", "")
+    if not sender:
+        raise webhooks.Rejected(400, "From is required")
+    webhooks.take_once(
+        workspace, WebhookEvent.Source.TWILIO, request.POST.get("MessageSid", ""), now
+    )
+    handled = TWILIO_OPT_OUT_TYPES.get(request.POST.get("OptOutType", "").upper())
+    actions.sms_reply(workspace, sender, body, meaning=handled, confirm=handled is None)
+    # An empty TwiML answer: any reply goes out through the outbox.
+    return HttpResponse(
+        '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', content_type="text/xml"
+    )

@@ -14,19 +14,22 @@ import os
 import smtplib
 import socket
 from dataclasses import dataclass
-from email.utils import formataddr, parseaddr
+from email.utils import formataddr
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 from django.db.models import F
 from django.utils import timezone
 
+from rapport.clients.models import ConsentRecord
+from rapport.lib.smtpcodes import Verdict, classify
 from rapport.outreach import compose, sms
-from rapport.outreach.models import OutboundMessage, Suppression
+from rapport.outreach.models import DeliveryPause, OutboundMessage, Suppression
 
 log = logging.getLogger(__name__)
 
 Status = OutboundMessage.Status
+Failure = OutboundMessage.Failure
 
 # Wait before attempt n+1 (then the last value again): minutes to hours, so a
 # mail server's restart costs minutes and a day-long outage is still covered.
@@ -34,7 +37,12 @@ BACKOFF_SECONDS = [60, 300, 1800, 7200, 21600, 43200]
 
 
 class PermanentFailure(Exception):
-    """The server refused for good (a 5xx): retrying would not help."""
+    """The server or provider refused for good: retrying would not help.
+    `failure` says whose fault it was (OutboundMessage.Failure)."""
+
+    def __init__(self, text: str, failure: str = Failure.MESSAGE):
+        super().__init__(text)
+        self.failure = failure
 
 
 @dataclass
@@ -84,6 +92,15 @@ def deliver(message_pk: int, worker: str | None = None) -> Outcome:
     message = OutboundMessage.objects.select_related("workspace", "contact", "ask").get(
         pk=message_pk
     )
+    if (
+        message.to_client
+        and DeliveryPause.objects.active()
+        .filter(workspace=message.workspace, channel=message.channel)
+        .exists()
+    ):
+        # Paused since it was found due: back in the queue, untouched.
+        _finish(message, worker, status=Status.QUEUED, attempts=F("attempts") - 1)
+        return Outcome(message_pk, "paused", f"{message.channel} sending is paused")
     blocked = _consent_problem(message)
     if blocked:
         _finish(message, worker, status=Status.SUPPRESSED, last_error=blocked)
@@ -99,35 +116,14 @@ def deliver(message_pk: int, worker: str | None = None) -> Outcome:
         )
         return Outcome(message_pk, "postponed", f"daily limit reached; waits until {postponed}")
     try:
+        refusal = _sender_problem(message)
+        if refusal:
+            raise PermanentFailure(refusal, Failure.MESSAGE)
         provider_id = _send(message)
     except PermanentFailure as error:
-        _finish(message, worker, status=Status.FAILED, last_error=str(error)[:2000])
-        if message.to_client:
-            _suppress(message, Suppression.Reason.HARD_BOUNCE)
-        log.warning("message %s failed for good: %s", message.pk, error)
-        return Outcome(message_pk, Status.FAILED, str(error))
+        return _failed(message, worker, error)
     except Exception as error:  # network, timeouts, 4xx: try again later
-        attempts = message.attempts
-        if attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-            _finish(
-                message,
-                worker,
-                status=Status.FAILED,
-                last_error=f"gave up after {attempts} attempts: {error}"[:2000],
-            )
-            return Outcome(message_pk, Status.FAILED, str(error))
-        wait = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
-        _finish(
-            message,
-            worker,
-            status=Status.QUEUED,
-            next_attempt_at=timezone.now() + dt.timedelta(seconds=wait),
-            last_error=f"attempt {attempts}: {error}"[:2000],
-        )
-        log.info(
-            "message %s: attempt %s failed (%s), retry in %ss", message.pk, attempts, error, wait
-        )
-        return Outcome(message_pk, "retry", str(error))
+        return _retry_later(message, worker, error)
     _finish(
         message,
         worker,
@@ -135,8 +131,65 @@ def deliver(message_pk: int, worker: str | None = None) -> Outcome:
         sent_at=timezone.now(),
         provider_id=provider_id,
         last_error="",
+        failure="",
     )
     return Outcome(message_pk, Status.SENT)
+
+
+def _failed(message: OutboundMessage, worker: str, error: PermanentFailure) -> Outcome:
+    """A refusal for good, by whose fault it was: the recipient's costs the
+    address (suppressed, consent withdrawn); the sender's pauses the channel
+    for the workspace and tells its owners, and touches no client; a
+    message's own stops that message alone."""
+    text = str(error)[:2000]
+    _finish(message, worker, status=Status.FAILED, last_error=text, failure=error.failure)
+    if error.failure == Failure.RECIPIENT and message.to_client:
+        reason = (
+            Suppression.Reason.SMS_STOP
+            if message.channel == "sms"
+            else Suppression.Reason.HARD_BOUNCE
+        )
+        _suppress(message, reason)
+    elif error.failure == Failure.SENDER:
+        from rapport.outreach.actions import pause_sending
+
+        pause_sending(message.workspace, message.channel, text, message=message)
+    log.warning("message %s failed for good (%s): %s", message.pk, error.failure, error)
+    return Outcome(message.pk, Status.FAILED, text)
+
+
+def _retry_later(message: OutboundMessage, worker: str, error: Exception) -> Outcome:
+    attempts = message.attempts
+    if attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        _finish(
+            message,
+            worker,
+            status=Status.FAILED,
+            last_error=f"gave up after {attempts} attempts: {error}"[:2000],
+            failure=Failure.GAVE_UP,
+        )
+        return Outcome(message.pk, Status.FAILED, str(error))
+    wait = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
+    _finish(
+        message,
+        worker,
+        status=Status.QUEUED,
+        next_attempt_at=timezone.now() + dt.timedelta(seconds=wait),
+        last_error=f"attempt {attempts}: {error}"[:2000],
+    )
+    log.info("message %s: attempt %s failed (%s), retry in %ss", message.pk, attempts, error, wait)
+    return Outcome(message.pk, "retry", str(error))
+
+
+def _sender_problem(message: OutboundMessage) -> str:
+    """What the law asks of the sender and is missing, or ''."""
+    no_address = not message.workspace.postal_address.strip()
+    if message.to_client and message.channel == "email" and no_address:
+        return (
+            "not sent: the workspace has no postal address, which the law (CAN-SPAM) asks "
+            "for in every email to clients. Add it in Settings, then try again."
+        )
+    return ""
 
 
 def _consent_problem(message: OutboundMessage) -> str:
@@ -153,6 +206,10 @@ def _consent_problem(message: OutboundMessage) -> str:
         return f"no {channel} consent"
     if Suppression.objects.covers(message.workspace, channel, message.to_address):
         return "the address is on the suppression list"
+    # The flag is not enough: the consent log must hold the proof.
+    record = ConsentRecord.objects.latest_for(contact, channel)
+    if record is None or not record.granted:
+        return f"no {channel} consent on record"
     if message.kind == OutboundMessage.Kind.ASK and not (
         message.ask and message.ask.kind == "recovery"
     ):
@@ -189,46 +246,111 @@ def _suppress(message: OutboundMessage, reason: str) -> None:
 
 def _send(message: OutboundMessage) -> str:
     if message.channel == "sms":
-        body = compose.fill_links(message.body_text, compose.links_for(message))
-        return sms.provider().send(message.to_address, body, message.idempotency_key)
+        return _send_sms(message)
     email = build_email(message)
     connection = get_connection(timeout=settings.EMAIL_TIMEOUT)
     try:
         connection.send_messages([email])
     except smtplib.SMTPRecipientsRefused as error:
-        codes = [code for code, _ in error.recipients.values()]
-        if codes and all(500 <= code < 600 for code in codes):
-            raise PermanentFailure(f"recipient refused: {error.recipients}") from error
-        raise
-    except smtplib.SMTPResponseException as error:
-        if 500 <= error.smtp_code < 600:
-            raise PermanentFailure(f"{error.smtp_code} {error.smtp_error!r}") from error
-        raise
+        # One recipient per message: its reply decides.
+        code, text = next(iter(error.recipients.values()))
+        _refused(code, text, error)
+    except smtplib.SMTPAuthenticationError as error:
+        raise PermanentFailure(_reply("login refused", error), Failure.SENDER) from error
+    except smtplib.SMTPSenderRefused as error:
+        # MAIL FROM refused: about our address or domain, never the client's.
+        _refused(error.smtp_code, error.smtp_error, error, sender=True)
+    except smtplib.SMTPResponseException as error:  # DATA, HELO and the rest
+        _refused(error.smtp_code, error.smtp_error, error)
+    except smtplib.SMTPNotSupportedError as error:  # e.g. AUTH or STARTTLS missing
+        raise PermanentFailure(f"mail server: {error}", Failure.SENDER) from error
+    except (BadHeaderError, ValueError) as error:
+        # Names and subjects are cleaned when a message is written; one that
+        # still carries a line break (or an address Python cannot read) can
+        # never be sent, so it is not retried.
+        raise PermanentFailure(f"unsendable header: {error}", Failure.MESSAGE) from error
     finally:
         connection.close()
     return message.message_id
 
 
+def _text(reply) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+
+
+def _reply(what: str, error: smtplib.SMTPResponseException) -> str:
+    return f"{what}: {error.smtp_code} {_text(error.smtp_error)}"
+
+
+def _refused(code: int, reply, error: Exception, sender: bool = False) -> None:
+    """Raise what an SMTP refusal means (RFC 3463, rapport.lib.smtpcodes)."""
+    text = f"{code} {_text(reply)}"
+    verdict = classify(code, _text(reply))
+    if verdict == Verdict.TRANSIENT:
+        raise error
+    if sender:
+        verdict = Verdict.SENDER
+    failure = {
+        Verdict.RECIPIENT: Failure.RECIPIENT,
+        Verdict.SENDER: Failure.SENDER,
+        Verdict.MESSAGE: Failure.MESSAGE,
+    }[verdict]
+    raise PermanentFailure(f"refused: {text}", failure) from error
+
+
+def _send_sms(message: OutboundMessage) -> str:
+    body = compose.fill_links(message.body_text, compose.links_for(message))
+    # A later attempt may follow one that reached the provider before the
+    # worker died: the provider is asked to check (see sms.TwilioProvider).
+    since = message.created_at if message.attempts > 1 else None
+    try:
+        return sms.provider().send(message.to_address, body, message.idempotency_key, since=since)
+    except sms.SmsRefused as error:
+        raise PermanentFailure(str(error), error.failure) from error
+
+
+def _reply_to(message: OutboundMessage) -> list[str]:
+    """A client's reply goes to the person who looks after them, or else to
+    the workspace's owners."""
+    from rapport.workspaces.models import Membership, Role
+
+    contact = message.contact
+    if contact is not None and contact.owner_id and contact.owner.email:
+        people = [(contact.owner.get_full_name() or contact.owner.first_name, contact.owner.email)]
+    else:
+        people = list(
+            Membership.objects.filter(workspace=message.workspace, role=Role.OWNER)
+            .exclude(user__email="")
+            .order_by("created_at", "pk")
+            .values_list("user__first_name", "user__email")[:1]
+        )
+    return [formataddr((compose.header_safe(name), email)) for name, email in people]
+
+
 def build_email(message: OutboundMessage) -> EmailMultiAlternatives:
     """The email as it leaves: links rebuilt from their tokens, the stable
-    Message-ID, and for clients the RFC 8058 one-click unsubscribe headers."""
+    Message-ID, From on the sending domain (EMAIL_FROM) under the workspace's
+    name, Reply-To a real person, and for clients the RFC 8058 one-click
+    unsubscribe headers. Names and subjects are stripped of line breaks
+    here as well as when queued, so no stored text can add a header."""
     workspace = message.workspace
     links = compose.links_for(message)
     headers = {"Message-ID": message.message_id}
+    reply_to = []
     if message.to_client:
         # Mail clients POST "List-Unsubscribe=One-Click" to this URL.
         headers["List-Unsubscribe"] = f"<{links[compose.UNSUBSCRIBE_LINK]}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    from_email = settings.DEFAULT_FROM_EMAIL
-    if message.to_client:
-        # The business's name in front of the shared sending address.
-        address = parseaddr(from_email)[1] or from_email
-        from_email = formataddr((workspace.name, address))
+        from_email = formataddr((compose.header_safe(workspace.name), settings.EMAIL_FROM))
+        reply_to = _reply_to(message)
+    else:
+        from_email = settings.DEFAULT_FROM_EMAIL
     email = EmailMultiAlternatives(
-        subject=message.subject,
+        subject=compose.header_safe(message.subject),
         body=compose.fill_links(message.body_text, links),
         from_email=from_email,
         to=[message.to_address],
+        reply_to=reply_to,
         headers=headers,
     )
     if message.body_html:

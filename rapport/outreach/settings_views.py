@@ -4,13 +4,14 @@ and the workspace's automation rules (owners change them; members see them)."""
 import secrets
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from rapport.outreach import automation, calendar, compose
+from rapport.outreach import automation, calendar, compose, webhooks
 from rapport.workspaces.access import workspace_required
 from rapport.workspaces.models import Membership, Workspace, hash_token
 
@@ -124,43 +125,69 @@ class SuppressForm(forms.Form):
     address = forms.CharField(max_length=254, label="Email address or phone number")
 
 
-def _delivery(request, hook_token: str | None = None, form=None):
-    from rapport.outreach.models import Suppression
+def _delivery(request, hook_token: str | None = None, form=None, secret: str | None = None):
+    from rapport.outreach.models import DeliveryPause, Suppression
 
     workspace = request.workspace
     hooks = None
     if hook_token:
         hooks = {
-            "email": compose.absolute(reverse("outreach:email_events", args=[hook_token])),
-            "sms": compose.absolute(reverse("outreach:sms_inbound", args=[hook_token])),
+            name: compose.absolute(reverse(f"outreach:{name}", args=[hook_token]))
+            for name in ("email_events", "postmark_events", "twilio_inbound", "sms_inbound")
         }
     context = {
         "hooks": hooks,
         "hooks_on": bool(workspace.webhook_token_hash),
+        "secret": secret,
+        "postmark_user": webhooks.POSTMARK_USER,
+        "pauses": DeliveryPause.objects.in_workspace(workspace).active(),
         "suppressions": Suppression.objects.in_workspace(workspace).order_by("-created_at")[:200],
         "form": form or SuppressForm(),
+        "email_from": settings.EMAIL_FROM,
         "nav": "settings",
         "section": "delivery",
     }
     response = TemplateResponse(request, "outreach/settings_delivery.html", context)
-    if hooks:
+    if hooks or secret:
+        # The page shows a secret: no copy kept by the browser or a proxy.
         response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _rotate(workspace, *, addresses: bool) -> str | None:
+    """A new signing secret, and new webhook addresses when asked: the old
+    ones stop working at once. Returns the new address token, if any."""
+    fields = {"webhook_signing_salt": webhooks.new_salt()}
+    token = None
+    if addresses:
+        token = secrets.token_urlsafe(24)
+        fields["webhook_token_hash"] = hash_token(token)
+    Workspace.objects.filter(pk=workspace.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(workspace, name, value)
+    return token
 
 
 @workspace_required
 def delivery_settings(request):
-    """Email and SMS: the inbound webhooks and the suppression list."""
+    """Email and SMS: the inbound webhooks and their secret, sending paused
+    by the server's fault, and the suppression list."""
     if request.method == "POST":
         if not request.membership.is_owner:
             messages.error(request, "Only an owner can change this.")
             return redirect("outreach:delivery")
+        workspace = request.workspace
         if "rotate" in request.POST:
-            token = secrets.token_urlsafe(24)
-            Workspace.objects.filter(pk=request.workspace.pk).update(
-                webhook_token_hash=hash_token(token)
-            )
-            return _delivery(request, hook_token=token)
+            token = _rotate(workspace, addresses=True)
+            return _delivery(request, hook_token=token, secret=webhooks.signing_secret(workspace))
+        if "rotate_secret" in request.POST:
+            _rotate(workspace, addresses=False)
+            return _delivery(request, secret=webhooks.signing_secret(workspace))
+        if "reveal" in request.POST:
+            return _delivery(request, secret=webhooks.signing_secret(workspace))
+        if "resume" in request.POST:
+            return _resume(request)
         form = SuppressForm(request.POST)
         if form.is_valid():
             from rapport.outreach.actions import suppress
@@ -172,3 +199,17 @@ def delivery_settings(request):
             return redirect("outreach:delivery")
         return _delivery(request, form=form)
     return _delivery(request)
+
+
+def _resume(request):
+    from rapport.outreach.actions import resume_sending
+
+    channel = request.POST.get("resume")
+    if channel not in ("email", "sms"):
+        messages.error(request, "Which channel should resume?")
+        return redirect("outreach:delivery")
+    count = resume_sending(request.workspace, channel, by=request.user)
+    what = "Emails" if channel == "email" else "Texts"
+    again = f"; {count} that failed meanwhile will be tried again" if count else ""
+    messages.success(request, f"{what} to clients are going out again{again}.")
+    return redirect("outreach:delivery")

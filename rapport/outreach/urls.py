@@ -22,7 +22,9 @@ urlpatterns = [
     path("c/<str:token>/later/", public_views.later, name="later"),
     path("u/<str:token>/", public_views.unsubscribe, name="unsubscribe"),
     path("hooks/<str:token>/email/", public_views.email_events, name="email_events"),
+    path("hooks/<str:token>/postmark/", public_views.postmark_events, name="postmark_events"),
     path("hooks/<str:token>/sms/", public_views.sms_inbound, name="sms_inbound"),
+    path("hooks/<str:token>/twilio/", public_views.twilio_inbound, name="twilio_inbound"),
     # Each user's calendar feed and digest, and the workspace's automation rules.
     path("settings/me/", settings_views.personal, name="personal_settings"),
     path("settings/me/calendar/", settings_views.feed_create, name="feed_create"),

@@ -2,6 +2,7 @@
 an email or a text, show a QR code at the desk, watch the outbox."""
 
 import datetime as dt
+from urllib.parse import urlencode
 
 import segno
 from django import forms
@@ -10,6 +11,7 @@ from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -19,7 +21,8 @@ from rapport.agenda.forms import OutcomeForm
 from rapport.agenda.models import AgendaItem
 from rapport.agenda.scripts import bodies_for, render
 from rapport.agenda.views import OUTCOME_ACTIONS, get_item, item_response
-from rapport.clients.models import Contact
+from rapport.clients.models import ConsentRecord, Contact
+from rapport.lib import phones
 from rapport.outreach import actions, compose, privacy
 from rapport.outreach.models import Ask, AskKind, Channel, OutboundMessage, Outcome, Suppression
 from rapport.workspaces.access import get_in_workspace, owner_required, workspace_required
@@ -113,8 +116,15 @@ def _ask_problem(contact: Contact, kind: str) -> str:
 
 
 def _channel_problem(contact: Contact, channel: str) -> str:
+    """Why this contact cannot be sent an ask on this channel now, in words
+    for the person about to press Send, or ''."""
     workspace = contact.workspace
     if channel == Channel.EMAIL:
+        if not workspace.postal_address.strip():
+            return (
+                "Emails to clients need the business's postal address (the law asks for it in "
+                "every one): add it in Settings, then send."
+            )
         if not contact.email:
             return f"{contact.first_name} has no email address."
         if not contact.email_ok:
@@ -126,10 +136,19 @@ def _channel_problem(contact: Contact, channel: str) -> str:
     if channel == Channel.SMS:
         if not contact.phone:
             return f"{contact.first_name} has no phone number."
+        if not phones.is_e164(contact.phone):
+            return f"{contact.phone} is not a phone number that can be texted; correct it first."
         if not contact.sms_ok:
             return f"{contact.first_name} has not agreed to receive texts."
         if Suppression.objects.covers(workspace, "sms", contact.phone):
-            return f"{contact.phone} replied STOP; no more texts."
+            return f"{contact.first_name} replied STOP; no more texts."
+    record = ConsentRecord.objects.latest_for(contact, channel)
+    if record is None or not record.granted:
+        what = "emails" if channel == Channel.EMAIL else "texts"
+        return (
+            f"{contact.first_name}'s agreement to {what} is not in the consent log: untick and "
+            "tick it again on their record, saying how they agreed, to record it."
+        )
     return ""
 
 
@@ -224,11 +243,17 @@ def _preview(workspace, data, channel) -> dict:
 @workspace_required
 @require_POST
 def qr_ask(request, pk):
-    """The point-of-sale ask: a QR code the client scans at the desk."""
+    """The point-of-sale ask: a QR code the client scans at the desk. The
+    contact page's Ask form posts here for every channel: email and text go
+    on to their compose page (a plain link, no token in it)."""
     contact = get_in_workspace(Contact.objects.active(), request.workspace, pk=pk)
     kind = request.POST.get("kind", AskKind.REFERRAL)
     if kind not in AskKind.values:
         kind = AskKind.REFERRAL
+    channel = request.POST.get("channel")
+    if channel in (Channel.EMAIL, Channel.SMS):
+        url = reverse("outreach:compose", args=[contact.pk, channel])
+        return redirect(f"{url}?{urlencode({'kind': kind})}")
     item = _item_for(request, contact)
     issue = _issue_for(request, contact, item) if kind == AskKind.RECOVERY else None
     if kind == AskKind.RECOVERY and issue is None:
@@ -290,7 +315,7 @@ def retry(request, pk):
         messages.error(request, "Only a failed message can be sent again.")
         return redirect("outreach:outbox")
     OutboundMessage.objects.filter(pk=message.pk, status=OutboundMessage.Status.FAILED).update(
-        status=OutboundMessage.Status.QUEUED, next_attempt_at=timezone.now(), attempts=0
+        status=OutboundMessage.Status.QUEUED, next_attempt_at=timezone.now(), attempts=0, failure=""
     )
     from rapport.outreach.tasks import deliver_message
 

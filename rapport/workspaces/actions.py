@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from rapport.lib import phones
 from rapport.workspaces.forms import unique_slug
 from rapport.workspaces.models import Invitation, Membership, Role, Workspace
 
@@ -9,6 +10,8 @@ User = get_user_model()
 
 
 def create_workspace(user, name: str, time_zone: str = "UTC", **fields) -> Workspace:
+    # A business in Europe/London reads "07700 900123" as a British number.
+    fields.setdefault("phone_region", phones.region_for_time_zone(time_zone))
     with transaction.atomic():
         workspace = Workspace.objects.create(
             name=name,

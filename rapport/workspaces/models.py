@@ -48,6 +48,13 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/London).")
 
 
+def validate_phone_region(value: str) -> None:
+    from rapport.lib.phones import regions
+
+    if value not in regions():
+        raise ValidationError(f"{value!r} is not a country code we know (e.g. US, GB).")
+
+
 def hash_token(token: str) -> str:
     # Tokens are stored hashed: a leaked database does not hand out live links.
     return hashlib.sha256(token.encode()).hexdigest()
@@ -133,6 +140,18 @@ class Workspace(models.Model):
     # Inbound webhooks (bounces, complaints, SMS replies) authenticate with
     # this token, kept hashed like every other.
     webhook_token_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # The secret that signs (Standard Webhooks) or authenticates (Postmark)
+    # those webhooks is derived from SECRET_KEY and this salt, so the
+    # database holds no usable secret; a new salt is a new secret.
+    webhook_signing_salt = models.CharField(max_length=32, blank=True, editable=False)
+    # The country a phone number typed without +country code is read in;
+    # numbers are stored as E.164 and shown back in this country's format.
+    phone_region = models.CharField(
+        max_length=2,
+        default="US",
+        validators=[validate_phone_region],
+        help_text="Phone numbers typed without a country code are read as numbers of this country.",
+    )
     brand_colour = models.CharField(
         max_length=7,
         default="#1f6f5c",

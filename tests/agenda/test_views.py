@@ -92,7 +92,7 @@ def test_gave_names_creates_prospects_referred_by_the_client(alice_client, ann, 
     prospects = Contact.objects.filter(referred_by=ann).order_by("first_name")
     assert [(p.first_name, p.last_name, p.email, p.phone, p.stage) for p in prospects] == [
         ("Bea", "Smith", "bea@example.com", "", "prospect"),
-        ("Cal", "", "", "+44 7700 900123", "prospect"),
+        ("Cal", "", "", "+447700900123", "prospect"),
     ]
     actions = set(AgendaItem.objects.filter(contact=ann).values_list("action", flat=True))
     # Thanked; not asked for "the other names" right after giving them.

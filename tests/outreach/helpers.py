@@ -138,9 +138,24 @@ class SMTPRecorder:
     `received` lists every accepted message in arrival order; `refuse_rcpt`
     and `refuse_data` make it answer a recipient with a chosen reply."""
 
-    def __init__(self):
+    def __init__(self, password: str | None = None):
+        """With `password`, the server asks for SMTP AUTH (over plain text, on
+        loopback) and answers a wrong one 535 5.7.8, as a real relay does."""
         self.handler = RecordingHandler()
-        self.controller = _Controller(self.handler, hostname="127.0.0.1", port=0)
+        self.password = password
+        extra = {}
+        if password is not None:
+            extra = {"authenticator": self._authenticate, "auth_require_tls": False}
+        self.controller = _Controller(self.handler, hostname="127.0.0.1", port=0, **extra)
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+
+        password = getattr(auth_data, "password", b"")
+        if isinstance(password, bytes):
+            password = password.decode()
+        # handled=False: aiosmtpd answers the failure itself (535 5.7.8).
+        return AuthResult(success=password == self.password, handled=False)
 
     def __enter__(self):
         self.controller.start()

@@ -128,7 +128,7 @@ def _suppressed(contact, today):
     Suppression.objects.create(
         workspace=contact.workspace,
         channel="email",
-        address_hash=address_hash(contact.email),
+        address_hash=address_hash("email", contact.email),
         reason=Suppression.Reason.HARD_BOUNCE,
     )
 

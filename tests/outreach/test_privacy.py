@@ -43,8 +43,8 @@ def test_erasure_keeps_only_a_hashed_suppression(alice_client, ann, acme):
     assert not OutboundMessage.objects.exists()
     entries = Suppression.objects.filter(workspace=acme)
     assert {(s.channel, s.address, s.address_hash) for s in entries} == {
-        ("email", "", address_hash("ann@example.com")),
-        ("sms", "", address_hash("+4477")),
+        ("email", "", address_hash("email", "ann@example.com")),
+        ("sms", "", address_hash("sms", "+4477")),
     }
     # The same address brought back by an import is never messaged automatically.
     again = factories.client_with_history(

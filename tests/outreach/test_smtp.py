@@ -17,7 +17,13 @@ from django.utils import timezone
 
 from rapport.clients.actions import open_issue
 from rapport.outreach import actions, compose, sending
-from rapport.outreach.models import AskKind, Channel, OutboundMessage, Suppression
+from rapport.outreach.models import (
+    AskKind,
+    Channel,
+    DeliveryPause,
+    OutboundMessage,
+    Suppression,
+)
 from tests import factories
 from tests.outreach.helpers import SMTPRecorder, closed_port, header_url, links_in
 
@@ -153,32 +159,202 @@ def test_unsubscribe_link_opened_in_a_browser_asks_before_acting(ann, smtp):
     assert not Suppression.objects.exists()  # a GET (a link scanner) changes nothing
 
 
-@pytest.mark.parametrize(
-    "refusal",
-    [
-        ("rcpt", "550 5.1.1 <gone@example.com>: no such user"),
-        ("data", "554 5.7.1 Message rejected"),
-    ],
-)
-def test_a_5xx_refusal_fails_the_message_and_suppresses_the_address(acme, today, smtp, refusal):
-    stage, reply = refusal
+# What the server says, and whose fault it is (RFC 3463): only the recipient's
+# own permanent failure costs the address; the sender's pauses sending.
+REFUSALS = {
+    "535 bad login": ("login", "535 5.7.8 Authentication credentials invalid"),
+    "550 5.1.1 no such user": ("rcpt", "550 5.1.1 <gone@example.com>: no such user"),
+    "554 5.7.1 relay refused": ("data", "554 5.7.1 Relaying denied"),
+    "451 try later": ("rcpt", "451 4.3.0 Mailbox busy, try again later"),
+}
+
+
+@pytest.fixture
+def refusing(request, settings):
+    """A loopback server answering one of REFUSALS for gone@example.com (or,
+    for the login case, refusing the password)."""
+    stage, reply = REFUSALS[request.param]
+    with SMTPRecorder(password="the-right-one" if stage == "login" else None) as server:
+        server.use(settings)
+        settings.SITE_URL = SITE
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, urlsplit(SITE).hostname]
+        if stage == "login":
+            settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "rapport", "a-wrong-one"
+        else:
+            (server.refuse_rcpt if stage == "rcpt" else server.refuse_data)["gone@example.com"] = (
+                reply
+            )
+        yield request.param, server
+
+
+@pytest.mark.parametrize("refusing", sorted(REFUSALS), indirect=True)
+def test_only_the_recipients_own_permanent_failure_suppresses(acme, today, alice_client, refusing):
+    case, smtp = refusing
     gone = factories.client_with_history(acme, today, email="gone@example.com", email_ok=True)
-    (smtp.refuse_rcpt if stage == "rcpt" else smtp.refuse_data)["gone@example.com"] = reply
+    other = factories.client_with_history(
+        acme, today, first_name="Otto", email="otto@example.com", email_ok=True
+    )
     message = ask_by_email(gone)
+    waiting = ask_by_email(other)
 
     outcome = sending.deliver(message.pk)
 
-    assert outcome.status == Status.FAILED
     message.refresh_from_db()
-    assert message.status == Status.FAILED and message.attempts == 1
-    assert reply.split()[0] in message.last_error
-    assert message.sent_at is None and message.claimed_until is None
-    suppression = Suppression.objects.get(workspace=acme, channel="email")
-    assert suppression.reason == Suppression.Reason.HARD_BOUNCE
-    assert Suppression.objects.covers(acme, "email", "gone@example.com")
-    assert smtp.received == []
-    # Failed for good: never picked up again.
+    gone.refresh_from_db()
+    suppressed = Suppression.objects.filter(workspace=acme).exists()
+    paused = DeliveryPause.objects.active().filter(workspace=acme, channel="email").exists()
+    withdrawals = gone.consents.filter(channel="email", granted=False).count()
+    if case == "451 try later":
+        assert outcome.status == "retry" and message.status == Status.QUEUED
+        assert (suppressed, paused, gone.email_ok, withdrawals) == (False, False, True, 0)
+        return
+    assert outcome.status == Status.FAILED and message.status == Status.FAILED
+    assert REFUSALS[case][1].split()[0] in message.last_error
+    # Failed for good: never picked up again by itself.
+    assert message.pk not in [o.message_id for o in sending.send_due()]
+    if case == "550 5.1.1 no such user":
+        assert message.failure == OutboundMessage.Failure.RECIPIENT
+        assert (suppressed, paused, gone.email_ok, withdrawals) == (True, False, False, 1)
+        assert Suppression.objects.get().reason == Suppression.Reason.HARD_BOUNCE
+        return
+    # The sender's fault: the client keeps their consent and is not suppressed...
+    assert message.failure == OutboundMessage.Failure.SENDER
+    assert (suppressed, gone.email_ok, withdrawals) == (False, True, 0)
+    # ...sending pauses for the workspace: the next client's email waits, unsent...
+    assert paused
+    sending.send_due()
+    waiting.refresh_from_db()
+    assert waiting.status == Status.QUEUED
+    assert "otto@example.com" not in [r for m in smtp.received for r in m.rcpt_tos]
+    # ...and the owner is told: in the app, on every page, and by email.
+    page = alice_client.get(reverse("agenda:today")).content.decode()
+    assert "Emails to clients are paused" in page and "Resume sending" not in page
+    assert "Fix it and resume sending" in page
+    alert = OutboundMessage.objects.get(
+        kind=OutboundMessage.Kind.NOTICE, to_address=acme_owner(acme)
+    )
+    assert "paused" in alert.subject and REFUSALS[case][1].split()[0] in alert.body_text
+    sending.deliver(alert.pk)
+    alert.refresh_from_db()
+    if case == "554 5.7.1 relay refused":
+        # The server still takes mail for the owner: the alert arrives.
+        assert alert.status == Status.SENT
+        assert [m.rcpt_tos for m in smtp.wait_for(1)] == [[acme_owner(acme)]]
+    else:
+        # It cannot log in for anyone: the alert in the app is what remains.
+        assert alert.status == Status.FAILED
+    # One pause and one alert, however many messages fail the same way.
+    third = ask_by_email(gone, kind=AskKind.TESTIMONIAL)
+    OutboundMessage.objects.filter(pk=third.pk).update(to_client=False)
+    sending.deliver(third.pk)
+    assert DeliveryPause.objects.filter(workspace=acme).count() == 1
+    assert OutboundMessage.objects.filter(kind=OutboundMessage.Kind.NOTICE).count() == 1
+
+
+def acme_owner(workspace) -> str:
+    return workspace.memberships.get(role="owner").user.email
+
+
+def test_resume_sending_sends_what_waited_and_what_failed_meanwhile(
+    acme, today, alice_client, charlie_client, settings
+):
+    with SMTPRecorder(password="the-right-one") as smtp:
+        smtp.use(settings)
+        settings.SITE_URL = SITE
+        settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "rapport", "expired"
+        ann = factories.client_with_history(acme, today, email="ann@example.com", email_ok=True)
+        bea = factories.client_with_history(
+            acme, today, first_name="Bea", email="bea@example.com", email_ok=True
+        )
+        failed, waiting = ask_by_email(ann), ask_by_email(bea)
+        assert sending.deliver(failed.pk).status == Status.FAILED
+        assert sending.deliver(waiting.pk).status == "not-due"  # paused: not even claimed
+
+        # A member sees the pause but cannot lift it.
+        charlie_client.post(reverse("outreach:delivery"), {"resume": "email"})
+        assert DeliveryPause.objects.active().exists()
+
+        settings.EMAIL_HOST_PASSWORD = "the-right-one"  # the owner fixes the password
+        response = alice_client.post(reverse("outreach:delivery"), {"resume": "email"})
+        assert response.status_code == 302
+        pause = DeliveryPause.objects.get()
+        assert pause.lifted_at and pause.lifted_by.email == "alice@example.com"
+        assert {o.status for o in sending.send_due()} == {Status.SENT}
+        assert sorted(r for m in smtp.wait_for(2) for r in m.rcpt_tos) == [
+            "ann@example.com",
+            "bea@example.com",
+        ]
+        failed.refresh_from_db()
+        assert failed.status == Status.SENT and failed.failure == ""
+
+
+def test_a_name_with_a_line_break_adds_no_header_and_the_notice_arrives(acme, today, smtp):
+    gail = factories.client_with_history(
+        acme, today, first_name="Gail\r\nBcc: x@example.test", email="gail@example.com"
+    )
+    ask = actions.start_ask(gail, kind=AskKind.FEEDBACK, channel=Channel.LINK)
+    actions.answer_questionnaire(
+        ask, nps=2, experience="", improve="The crown came loose", would_refer=""
+    )
+    notice = OutboundMessage.objects.get(kind=OutboundMessage.Kind.NOTICE)
+    assert "\n" not in notice.subject and "\r" not in notice.subject
+
+    assert sending.deliver(notice.pk).status == Status.SENT
+    [received] = smtp.wait_for(1)
+    assert received.rcpt_tos == [acme_owner(acme)]
+    email = received.message
+    assert email["Bcc"] is None and "x@example.test" not in received.rcpt_tos
+    assert email["Subject"] == "Gail Bcc: x@example.test Jones rated you 2/10"
+    assert "The crown came loose" in received.part("text/plain")
+
+
+def test_a_stored_header_that_cannot_be_sent_fails_once_and_is_not_retried(acme, today, smtp):
+    ann = factories.client_with_history(acme, today, email="ann@example.com", email_ok=True)
+    message = ask_by_email(ann)
+    # Written past the composer (an old row, a bug): a line break in the address.
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        to_address="ann@example.com\nBcc: x@example.test"
+    )
+    assert sending.deliver(message.pk).status == Status.FAILED
+    message.refresh_from_db()
+    assert message.failure == OutboundMessage.Failure.MESSAGE and "header" in message.last_error
     assert sending.send_due() == []
+    assert not Suppression.objects.exists() and not DeliveryPause.objects.exists()
+    assert smtp.received == []
+
+
+def test_email_to_clients_waits_for_a_postal_address(acme, today, alice_client, smtp):
+    acme.postal_address = ""
+    acme.save(update_fields=["postal_address"])
+    ann = factories.client_with_history(acme, today, email="ann@example.com", email_ok=True)
+    url = reverse("outreach:compose", args=[ann.pk, "email"])
+    page = alice_client.get(url).content.decode()
+    assert "postal address" in page
+    response = alice_client.post(url, {"kind": "referral", "subject": "Hi", "body": "Who else?"})
+    assert response.status_code == 200 and not OutboundMessage.objects.exists()
+
+    # A message queued by any other path is refused when it would go out.
+    message = ask_by_email(ann)
+    assert sending.deliver(message.pk).status == Status.FAILED
+    message.refresh_from_db()
+    assert "postal address" in message.last_error and smtp.received == []
+
+
+def test_from_is_the_sending_domain_under_the_workspace_name_and_replies_reach_a_person(
+    acme, today, smtp, settings, charlie
+):
+    settings.EMAIL_FROM = "hello@mail.acme-dental.test"
+    ann = factories.client_with_history(acme, today, email="ann@example.com", email_ok=True)
+    bea = factories.client_with_history(
+        acme, today, first_name="Bea", email="bea@example.com", email_ok=True, owner=charlie
+    )
+    for person in (ann, bea):
+        sending.deliver(ask_by_email(person).pk)
+    by_rcpt = {m.rcpt_tos[0]: m.message for m in smtp.wait_for(2)}
+    assert by_rcpt["ann@example.com"]["From"] == "Acme Dental <hello@mail.acme-dental.test>"
+    # Ann has nobody of her own: replies go to the owner. Bea's go to Charlie.
+    assert "alice@example.com" in by_rcpt["ann@example.com"]["Reply-To"]
+    assert "charlie@example.com" in by_rcpt["bea@example.com"]["Reply-To"]
 
 
 def test_a_hard_bounce_over_smtp_has_the_same_effect_as_one_from_the_webhook(acme, today, smtp):
@@ -328,3 +504,27 @@ def test_a_scheduled_ask_does_not_go_out_once_an_issue_is_open(ann, smtp, today)
     assert "ann@example.com" not in [rcpt for r in smtp.received for rcpt in r.rcpt_tos]
     message.refresh_from_db()
     assert message.status != Status.SENT
+
+
+def test_the_unsubscribe_link_still_works_ninety_days_later(ann, smtp):
+    message = ask_by_email(ann)
+    sending.deliver(message.pk)
+    [received] = smtp.wait_for(1)
+    url = header_url(received.message["List-Unsubscribe"])
+    long_ago = timezone.now() - dt.timedelta(days=90)
+    OutboundMessage.objects.filter(pk=message.pk).update(created_at=long_ago, sent_at=long_ago)
+    response = Client(enforce_csrf_checks=True).post(
+        url, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 200
+    assert Suppression.objects.covers(ann.workspace, "email", "ann@example.com")
+
+
+def test_no_email_without_a_consent_record(acme, today, smtp):
+    # Consent ticked in the database behind the consent log's back.
+    eve = factories.contact(acme, first_name="Eve", email="eve@example.com")
+    type(eve).objects.filter(pk=eve.pk).update(email_ok=True)
+    eve.refresh_from_db()
+    outcome = sending.deliver(ask_by_email(eve).pk)
+    assert outcome.status == Status.SUPPRESSED and "on record" in outcome.detail
+    assert smtp.received == []

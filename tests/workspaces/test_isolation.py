@@ -144,6 +144,10 @@ EXEMPT = {
     "outreach:unsubscribe": "public by design (RFC 8058), by unguessable token (tests/outreach)",
     "outreach:email_events": "provider webhook, authenticated by its token (tests/outreach)",
     "outreach:sms_inbound": "provider webhook, authenticated by its token (tests/outreach)",
+    "outreach:postmark_events": "provider webhook: its token names the workspace, Basic "
+    "credentials authenticate it (tests/outreach/test_webhooks.py)",
+    "outreach:twilio_inbound": "provider webhook: its token names the workspace, "
+    "X-Twilio-Signature authenticates it (tests/outreach/test_twilio.py)",
     "outreach:logo": "public by design: a workspace's logo brands its client pages",
     "outreach:calendar_feed": "private calendar feed, no login, by unguessable token; isolation "
     "and revocation tested in tests/outreach/test_calendar.py",
