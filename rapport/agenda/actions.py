@@ -105,3 +105,9 @@ def snooze(item: AgendaItem, until: dt.date, *, by) -> None:
     with changing():
         decide(item, AgendaDecision.Status.SNOOZED, by=by, until=until)
         facts_changed(item.contact.workspace, [item.contact_id])
+
+
+def set_capacity(membership, capacity: int) -> None:
+    """How many actions a day this person's Today shows."""
+    type(membership).objects.filter(pk=membership.pk).update(daily_capacity=capacity)
+    membership.daily_capacity = capacity

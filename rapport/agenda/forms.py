@@ -35,6 +35,11 @@ class OutcomeForm(forms.Form):
             )
             self.people_rows.append((f"name_{n}", f"reach_{n}"))
 
+    @property
+    def people_fields(self):
+        """The (name, reach) bound fields, for a template to re-show what was typed."""
+        return [(self[name], self[reach]) for name, reach in self.people_rows]
+
     def clean(self):
         data = super().clean()
         if data.get("outcome") == Outcome.LATER:

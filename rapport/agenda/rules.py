@@ -337,15 +337,17 @@ def more_names(run: Run, i: int) -> Iterator[Proposal]:
         names = wording.and_list(list(dict.fromkeys(m.detail for m in on_record)))
         what = f"referred {names} on {moment.on}"
     else:
-        names = ""
-        what = moment.describe()
+        names = "the person you sent our way"
+        what = f"marked as a referral on {moment.on}" + (
+            f": \u201c{moment.detail}\u201d" if moment.detail else ""
+        )
     yield Proposal(
         Action.ASK_MORE_NAMES,
         f"more_names:{moment.source}",
         [what, "ask for all the other names now"],
         "ask_more_names",
         moments=[MomentKind.REFERRAL],
-        fields={"referred_name": names or "someone"},
+        fields={"referred_name": names},
         ask_kind="referral",
         moment=moment,
     )

@@ -19,6 +19,7 @@ MERGE_FIELDS = {
     "moment": "what happened, e.g. 'you told us the crown feels perfect'",
     "moment_date": "the day it happened",
     "referred_name": "the person they referred",
+    "referred_by": "who referred them (for a first call to a referred person)",
     "issue": "the open problem, in a few words",
     "permission_date": "the date they said you may ask",
     "last_visit": "the date of their last purchase or visit",
@@ -43,6 +44,15 @@ DEFAULT_SCRIPTS = [
         "whether you know someone who would benefit from working with us too, or whether "
         "you'd put a few words about us in writing? If now isn't the moment, just tell me "
         "when would suit you and I'll note the date.",
+    ),
+    DefaultScript(
+        "upfront_after_moment",
+        "Upfront contract, after a kind word",
+        "Thank you, {first_name} — it meant a lot that {moment}. We're only at the start of "
+        "working together, and my aim is to earn your trust. Once we have — and only if you "
+        "feel we have — may I ask whether you know someone who could use us too, or whether "
+        "you'd put a few words in writing? If it's too early, just tell me when would suit "
+        "you and I'll note the date.",
     ),
     DefaultScript(
         "point_of_sale",
@@ -167,6 +177,28 @@ DEFAULT_SCRIPTS = [
         "Thank-you",
         "{first_name}, thank you so much for {moment}. It means a great deal to us, and it "
         "is the best compliment a business like ours can receive.",
+    ),
+    DefaultScript(
+        "acknowledge",
+        "Thanks for a kind word (no ask)",
+        "{first_name}, thank you — it means a great deal that {moment}. I just wanted you to "
+        "know it was heard, and that it made our day.",
+    ),
+    DefaultScript(
+        "first_contact",
+        "First call to a referred person",
+        "Hello, it's {me} from {business}. {referred_by} suggested we speak — they thought we "
+        "might be able to help you. Is this a good moment for a few questions about what "
+        "you're looking for? If not, when would suit you?",
+    ),
+    DefaultScript(
+        "give",
+        "Give first: an introduction",
+        "Before asking {first_name} for anything, give: who do you know who could help their "
+        "business — a client who needs what they sell, a supplier, a useful contact? Then: "
+        "“{first_name}, I was thinking of you — I'd like to introduce you to someone I "
+        "trust who could help with what you mentioned. Would that be useful?” Log it as "
+        "a referral given.",
     ),
     DefaultScript(
         "touch",

@@ -1,8 +1,8 @@
 import contextlib
 import datetime as dt
 
+from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -12,11 +12,13 @@ from rapport.agenda import actions, engine, store
 from rapport.agenda.forms import ScriptForm, SnoozeForm
 from rapport.agenda.models import ASK_ACTIONS, Action, AgendaItem, Script
 from rapport.agenda.scripts import DEFAULTS_BY_KEY, MERGE_FIELDS
+from rapport.agenda.today import last_asks, plan_day
 from rapport.workspaces.access import get_in_workspace, owner_required, workspace_required
 
-TODAY_LIMIT = 50
 # Items that are asks get the outcome buttons; the rest are done or snoozed.
 OUTCOME_ACTIONS = {*ASK_ACTIONS, Action.UPFRONT_CONTRACT}
+# The first few scripts of the day are open: the words are the point.
+OPEN_SCRIPTS = 3
 
 
 @workspace_required
@@ -24,31 +26,50 @@ def today(request):
     workspace = request.workspace
     actions.ensure_current(workspace)
     scope = request.GET.get("scope", "mine")
-    items = AgendaItem.objects.in_workspace(workspace).select_related(
-        "contact", "contact__organization"
-    )
-    if scope == "mine":
-        items = items.for_user(request.user)
     action = request.GET.get("action")
-    if action in Action.values:
-        items = items.filter(action=action)
-    total = items.count()
-    show_all = request.GET.get("all") == "1"
-    items = list(items if show_all else items[:TODAY_LIMIT])
-    engine.fill_scripts(workspace, items)
+    try:
+        page = int(request.GET.get("page", 1))
+    except ValueError:
+        page = 1
+    day = plan_day(
+        workspace,
+        request.user,
+        capacity=request.membership.daily_capacity,
+        scope=scope,
+        action=action if action in Action.values else None,
+        page=page,
+    )
+    opened = 0
+    for group in day.groups:
+        for item in group.items:
+            item.open_script = day.page == 1 and opened < OPEN_SCRIPTS
+            opened += 1
     context = {
-        "items": items,
-        "total": total,
-        "shown_all": show_all or total <= TODAY_LIMIT,
+        "day": day,
         "scope": scope,
         "action_filter": action,
         "actions": Action.choices,
         "today": workspace.today(),
         "outcome_actions": OUTCOME_ACTIONS,
-        "members": get_user_model().objects.filter(memberships__workspace=workspace),
         "nav": "today",
     }
     return TemplateResponse(request, "agenda/today.html", context)
+
+
+class CapacityForm(forms.Form):
+    daily_capacity = forms.IntegerField(min_value=1, max_value=500)
+
+
+@workspace_required
+@require_POST
+def capacity(request):
+    form = CapacityForm(request.POST)
+    if form.is_valid():
+        actions.set_capacity(request.membership, form.cleaned_data["daily_capacity"])
+        messages.success(request, f"Today shows {form.cleaned_data['daily_capacity']} actions.")
+    else:
+        messages.error(request, f"Not saved: {form.errors.as_text()}")
+    return redirect("agenda:today")
 
 
 def get_item(request, pk) -> AgendaItem:
@@ -58,28 +79,40 @@ def get_item(request, pk) -> AgendaItem:
     )
 
 
-def item_response(request, item, message, *, form=None, snooze_form=None, status=200):
+def item_response(request, item, message, *, snooze_form=None, status=200):
     """After an action on an item (here, or in outreach or winback): htmx
-    swaps the item card in place (a short confirmation, or the form with its
-    errors); without JavaScript the Today page is shown again."""
-    if form is None and snooze_form is None:
+    swaps the item card in place (a short confirmation, or the snooze form
+    with its errors); without JavaScript the Today page is shown again."""
+    if snooze_form is None:
         messages.success(request, message)
     if request.htmx:
         engine.fill_scripts(request.workspace, [item])
+        item.last_ask = last_asks(request.workspace, [item.contact_id]).get(item.contact_id)
         context = {
             "item": item,
-            "done_message": message if form is None and snooze_form is None else "",
-            "form": form,
+            "done_message": message if snooze_form is None else "",
             "snooze_form": snooze_form,
             "today": request.workspace.today(),
             "outcome_actions": OUTCOME_ACTIONS,
-            "members": get_user_model().objects.filter(memberships__workspace=request.workspace),
         }
         return TemplateResponse(request, "agenda/today.html#item", context, status=status)
-    if form is not None or snooze_form is not None:
-        errors = (form or snooze_form).errors.as_text()
-        messages.error(request, f"Not saved: {errors}")
+    if snooze_form is not None:
+        messages.error(request, f"Not saved: {snooze_form.errors.as_text()}")
     return redirect("agenda:today")
+
+
+def item_form(request, item, template: str, form, *, status=200):
+    """An item's form (an outcome, a step): the partial for htmx, which swaps
+    it into the card, or a page of its own without JavaScript."""
+    context = {"item": item, "form": form, "today": request.workspace.today(), "nav": "today"}
+    name = f"{template}#form" if request.htmx else template
+    response = TemplateResponse(request, name, context, status=status)
+    if request.htmx:
+        # The form goes into the card's actions, and comes back there with
+        # its errors (its own hx-target is the whole card, for success).
+        response["HX-Retarget"] = f"#item-{item.pk} .item-actions"
+        response["HX-Reswap"] = "innerHTML"
+    return response
 
 
 @workspace_required

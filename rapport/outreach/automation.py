@@ -35,7 +35,10 @@ from django.utils import timezone
 from django_tasks import task
 
 from rapport.agenda import gates as agenda_gates
+from rapport.agenda.actions import decide
+from rapport.agenda.engine import fill_scripts
 from rapport.agenda.facts import Snapshot
+from rapport.agenda.models import AgendaDecision
 from rapport.agenda.rules import Run
 from rapport.agenda.scripts import bodies_for, render
 from rapport.clients.actions import changing
@@ -550,3 +553,42 @@ def schedule() -> int:
             run_rules.enqueue(workspace.pk)
             count += 1
     return count
+
+
+# -- a batch from Today ------------------------------------------------------
+
+WINBACK_SUBJECT = "We miss you, {first_name}"
+
+
+def send_winback_batch(workspace, items, *, by) -> tuple[int, Counter]:
+    """Win-back calls beyond a day's capacity, sent as emails instead: the
+    reactivation words and a link to the facilitative questions. Each passes
+    every gate (consent, suppression, postal address, an open issue, one ask
+    a day...); the others stay on the agenda, with the count of why."""
+    items = list(items)
+    if not items:
+        return 0, Counter()
+    on = workspace.today()
+    gates = Gates(workspace, on, [item.contact for item in items])
+    fill_scripts(workspace, items)
+    sent, skipped = 0, Counter()
+    for item in items:
+        problem = gates.problem(item.contact, AskKind.REACTIVATION)
+        if problem:
+            skipped[problem] += 1
+            continue
+        fields = _fields(item.contact, workspace)
+        with changing():
+            ask = start_ask(
+                item.contact,
+                kind=AskKind.REACTIVATION,
+                channel=Channel.EMAIL,
+                script=item.script,
+                by=by,
+                automation_key=f"batch:{item.key}:{item.contact_id}",
+            )
+            compose.ask_email(ask, subject=render(WINBACK_SUBJECT, fields), body=item.script)
+            decide(item, AgendaDecision.Status.DONE, by=by)
+        gates.emailed_today.add(item.contact_id)  # one per client, even twice in a batch
+        sent += 1
+    return sent, skipped

@@ -13,6 +13,7 @@ urlpatterns = [
     path("contacts/<int:pk>/erase/", views.erase_contact, name="erase"),
     path("asks/<int:pk>/card/", views.card, name="card"),
     path("agenda/items/<int:pk>/outcome/", views.item_outcome, name="item_outcome"),
+    path("agenda/winback-batch/", views.winback_batch, name="winback_batch"),
     path("outbox/", views.outbox, name="outbox"),
     path("outbox/<int:pk>/retry/", views.retry, name="retry"),
     path("testimonials/<int:pk>/photo/", views.testimonial_photo, name="testimonial_photo"),

@@ -13,17 +13,18 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from rapport.agenda import engine, store
 from rapport.agenda.actions import ask_kind_for, mark_asked
 from rapport.agenda.forms import OutcomeForm
-from rapport.agenda.models import AgendaItem
+from rapport.agenda.models import Action, AgendaItem
 from rapport.agenda.scripts import bodies_for, render
-from rapport.agenda.views import OUTCOME_ACTIONS, get_item, item_response
+from rapport.agenda.today import beyond_capacity, in_scope
+from rapport.agenda.views import OUTCOME_ACTIONS, get_item, item_form, item_response
 from rapport.clients.models import ConsentRecord, Contact
 from rapport.lib import phones
-from rapport.outreach import actions, compose, privacy
+from rapport.outreach import actions, automation, compose, privacy
 from rapport.outreach.models import Ask, AskKind, Channel, OutboundMessage, Outcome, Suppression
 from rapport.workspaces.access import get_in_workspace, owner_required, workspace_required
 
@@ -371,15 +372,19 @@ def logo(request, workspace_id):
 
 
 @workspace_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def item_outcome(request, pk):
-    """The outcome of an ask made from an agenda item, in one click."""
+    """The outcome of an ask made from an agenda item: the form (GET), then
+    the outcome recorded in one step (POST)."""
     item = get_item(request, pk)
     if item.action not in OUTCOME_ACTIONS:
         raise Http404("This item is not an ask.")
+    template = "outreach/item_outcome.html"
+    if request.method != "POST":
+        return item_form(request, item, template, OutcomeForm(today=request.workspace.today()))
     form = OutcomeForm(request.POST, today=request.workspace.today())
     if not form.is_valid():
-        return item_response(request, item, "", form=form, status=422)
+        return item_form(request, item, template, form, status=422)
     data = form.cleaned_data
     ask = actions.record_item_outcome(
         item,
@@ -399,3 +404,20 @@ def item_outcome(request, pk):
         Outcome.DECLINED: "Recorded: they declined. No ask for a while.",
     }.get(ask.outcome, "Recorded.")
     return item_response(request, item, message)
+
+
+@workspace_required
+@require_POST
+def winback_batch(request):
+    """Today's win-back calls beyond the day's capacity, sent as emails."""
+    capacity = request.membership.daily_capacity
+    scope = "all" if request.POST.get("scope") == "all" else "mine"
+    items = in_scope(request.workspace, request.user, scope=scope)
+    beyond = beyond_capacity(items, capacity, Action.REACTIVATE).select_related("contact")
+    sent, skipped = automation.send_winback_batch(request.workspace, beyond, by=request.user)
+    message = f"{sent} win-back email{'s' if sent != 1 else ''} on their way."
+    if skipped:
+        reasons = "; ".join(f"{n} — {why}" for why, n in skipped.most_common(3))
+        message += f" Not sent, and still on the list: {reasons}."
+    messages.success(request, message)
+    return redirect("agenda:today")

@@ -2,25 +2,19 @@
 what came of each win-back call; the same list as CSV. And the one-click
 steps of a win-back call and of a service recovery, from their agenda items."""
 
-import datetime as dt
-
-from django import forms
-from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from rapport.agenda.engine import fill_scripts
 from rapport.agenda.models import Action
-from rapport.agenda.views import get_item, item_response
+from rapport.agenda.views import get_item, item_form, item_response
 from rapport.clients import actions as clients
 from rapport.clients.models import Issue
-from rapport.kinds import Channel
 from rapport.outreach.models import Outcome
 from rapport.winback import actions, report
+from rapport.winback.forms import FixForm, NotFixedForm, ReactivationForm, ResolveForm
 from rapport.workspaces.access import get_in_workspace, workspace_required
 
 PAGE_SIZE = 50
@@ -76,25 +70,32 @@ def export(request):
     return response
 
 
-class FixForm(forms.Form):
-    owner = forms.ModelChoiceField(queryset=None, required=False)
-    due = forms.DateField()
-    plan = forms.CharField(required=False, max_length=500)
-
-    def __init__(self, *args, workspace, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = get_user_model().objects.filter(
-            memberships__workspace=workspace
-        )
+def _step_form(request, item, data=None):
+    """The form of a recovery item's next step (None: a button is enough)."""
+    step = item.recovery[1]
+    if step == "plan_fix":
+        return FixForm(data, workspace=request.workspace)
+    if step == "fix":
+        return ResolveForm(data)
+    if step == "confirm":
+        return NotFixedForm(data)
+    return None
 
 
 @workspace_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def recover(request, pk):
-    """The next step of a service recovery, from its agenda item."""
+    """The next step of a service recovery, from its agenda item: its form
+    (GET), then the step recorded (POST)."""
     item = get_item(request, pk)
     if not item.recovery:
         raise Http404("This item is not a recovery.")
+    template = "winback/recover.html"
+    if request.method != "POST":
+        form = _step_form(request, item)
+        if form is None:
+            raise Http404("This step needs no form.")
+        return item_form(request, item, template, form)
     issue = get_in_workspace(
         Issue.objects.select_related("contact"), request.workspace, pk=item.recovery[0]
     )
@@ -103,76 +104,50 @@ def recover(request, pk):
     if step == "acknowledge":
         clients.acknowledge_issue(issue, on=today)
         message = "Apology recorded. Next: plan the fix."
-    elif step == "plan":
-        form = FixForm(request.POST, workspace=request.workspace)
-        if not form.is_valid():
-            messages.error(request, "Plan the fix with a due date.")
-            return redirect("agenda:today")
-        data = form.cleaned_data
-        clients.plan_fix(issue, owner=data["owner"], due=data["due"], plan=data["plan"], on=today)
-        message = f"Fix planned for {data['due']}."
-    elif step == "resolve":
-        clients.resolve_issue(issue, on=today, resolution=request.POST.get("resolution", "")[:500])
-        message = "Resolved. Next: ask them whether it is fixed for them."
     elif step == "confirm":
         clients.confirm_issue(issue, on=today)
         message = f"Confirmed. Asks resume after {request.workspace.recovery_wait_days} days."
-    elif step == "reopen":
-        clients.reopen_issue(issue, words=request.POST.get("words", "")[:1000])
-        message = "Reopened: it is not fixed yet."
+    elif step in ("plan", "resolve", "reopen"):
+        form = {"plan": FixForm, "resolve": ResolveForm, "reopen": NotFixedForm}[step]
+        form = (
+            form(request.POST, workspace=request.workspace)
+            if step == "plan"
+            else form(request.POST)
+        )
+        if not form.is_valid():
+            return item_form(request, item, template, form, status=422)
+        data = form.cleaned_data
+        if step == "plan":
+            clients.plan_fix(
+                issue, owner=data["owner"], due=data["due"], plan=data["plan"], on=today
+            )
+            message = f"Fix planned for {data['due']}."
+        elif step == "resolve":
+            clients.resolve_issue(issue, on=today, resolution=data["resolution"])
+            message = "Resolved. Next: ask them whether it is fixed for them."
+        else:
+            clients.reopen_issue(issue, words=data["words"])
+            message = "Reopened: it is not fixed yet."
     else:
         raise Http404("Unknown step.")
     return item_response(request, item, message)
 
 
-class ReactivationForm(forms.Form):
-    """What came of a win-back call (actions.record_reactivation)."""
-
-    outcome = forms.ChoiceField(
-        choices=[
-            (Outcome.YES, "Coming back"),
-            (Outcome.LATER, "Not now"),
-            (Outcome.DECLINED, "Not interested"),
-            (Outcome.PROBLEM, "A problem came up"),
-        ]
-    )
-    channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.PHONE)
-    booked_on = forms.DateField(required=False)
-    until = forms.DateField(required=False)
-    words = forms.CharField(required=False, max_length=1000)
-    note = forms.CharField(required=False, max_length=500)
-
-    def __init__(self, *args, today: dt.date, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.today = today
-
-    def clean(self):
-        data = super().clean()
-        outcome = data.get("outcome")
-        if outcome == Outcome.LATER:
-            until = data.get("until")
-            if not until:
-                self.add_error("until", "On which day should we call again?")
-            elif until <= self.today:
-                self.add_error("until", "Choose a day after today.")
-        booked_on = data.get("booked_on")
-        if outcome == Outcome.YES and booked_on and booked_on < self.today:
-            self.add_error("booked_on", "The booking cannot be in the past.")
-        if outcome == Outcome.PROBLEM and not (data.get("words") or "").strip():
-            self.add_error("words", "What did they say? Their words open the issue.")
-        return data
-
-
 @workspace_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def reactivation(request, pk):
-    """One-click outcome of a win-back call, from its agenda item."""
+    """What came of a win-back call, from its agenda item: the form (GET),
+    then the outcome in one step (POST)."""
     item = get_item(request, pk)
     if item.action != Action.REACTIVATE:
         raise Http404("This item is not a win-back call.")
-    form = ReactivationForm(request.POST, today=request.workspace.today())
+    template = "winback/reactivation.html"
+    today = request.workspace.today()
+    if request.method != "POST":
+        return item_form(request, item, template, ReactivationForm(today=today))
+    form = ReactivationForm(request.POST, today=today)
     if not form.is_valid():
-        return item_response(request, item, "", form=form, status=422)
+        return item_form(request, item, template, form, status=422)
     data = form.cleaned_data
     outcome = data["outcome"]
     until = {Outcome.YES: data.get("booked_on"), Outcome.LATER: data.get("until")}.get(outcome)

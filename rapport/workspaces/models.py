@@ -12,7 +12,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -198,6 +198,11 @@ class Membership(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # The morning digest of the day's top agenda items (an opt-in email).
     wants_digest = models.BooleanField(default=False)
+    # How many actions this person can do in a day: Today shows that many,
+    # grouped by action, and keeps the rest one click away.
+    daily_capacity = models.PositiveSmallIntegerField(
+        default=25, validators=[MinValueValidator(1), MaxValueValidator(500)]
+    )
     # The private calendar feed: a token in the URL (stored hashed), revocable.
     feed_token_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
 

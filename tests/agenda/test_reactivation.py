@@ -44,8 +44,13 @@ def test_today_offers_the_outcomes_and_the_facilitative_questions(alice_client, 
     page = alice_client.get(reverse("agenda:today")).content.decode()
     item = item_of(pat)
     assert reverse("winback:reactivation", args=[item.pk]) in page
-    assert "Coming back (booked)" in page and "A problem came up" in page
     assert "What has stopped you from coming back recently?" in page
+    # The outcomes come with one click (htmx swaps them into the card).
+    form = alice_client.get(
+        reverse("winback:reactivation", args=[item.pk]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "Coming back (booked)" in form and "A problem came up" in form
+    assert "<html" not in form
     # The same card on the contact page.
     page = alice_client.get(reverse("clients:detail", args=[pat.pk])).content.decode()
     assert reverse("winback:reactivation", args=[item.pk]) in page
@@ -164,12 +169,14 @@ def test_an_incomplete_outcome_records_nothing(alice_client, pat, today, data, e
     response = post(alice_client, item, htmx=True, **data)
     assert response.status_code == 422
     page = response.content.decode()
-    assert error in page and '<details class="outcome" open>' in page
+    assert error in page and "<html" not in page
+    assert response["HX-Retarget"] == f"#item-{item.pk} .item-actions"
     assert not Ask.objects.exists() and not Issue.objects.exists()
     assert not AgendaDecision.objects.exists()
-    # Without htmx: back to Today, saying what was missing.
+    # Without htmx: the form's own page, saying what was missing.
     response = post(alice_client, item, **data)
-    assert response.status_code == 302
+    assert response.status_code == 422 and error in response.content.decode()
+    assert not Ask.objects.exists()
 
 
 def test_only_win_back_items_take_these_outcomes(alice_client, acme, today):

@@ -5,35 +5,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clients', '0003_phones_e164_and_text_consent_records'),
-        ('workspaces', '0003_phone_region_from_time_zone'),
+        ("clients", "0003_phones_e164_and_text_consent_records"),
+        ("workspaces", "0003_phone_region_from_time_zone"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='contact',
-            name='contact_agenda_cover',
+            model_name="contact",
+            name="contact_agenda_cover",
         ),
         migrations.AddField(
-            model_name='contact',
-            name='first_amount',
+            model_name="contact",
+            name="first_amount",
             field=models.FloatField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='permission',
-            name='closed_on',
+            model_name="permission",
+            name="closed_on",
             field=models.DateField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='stagechange',
-            name='reason',
-            field=models.CharField(choices=[('manual', 'Changed by hand'), ('import', 'Imported'), ('first_purchase', 'First purchase'), ('repeat_purchase', 'Repeat purchase'), ('first_deal', 'First deal won'), ('second_deal', 'Second deal won'), ('referral_given', 'Gave a referral'), ('testimonial_given', 'Gave a testimonial'), ('second_referral', 'Gave a second referral'), ('unsolicited_referral', 'Gave an unsolicited referral'), ('first_meeting', 'First meeting'), ('deal_opened', 'A deal opened')], max_length=24),
+            model_name="stagechange",
+            name="reason",
+            field=models.CharField(
+                choices=[
+                    ("manual", "Changed by hand"),
+                    ("import", "Imported"),
+                    ("first_purchase", "First purchase"),
+                    ("repeat_purchase", "Repeat purchase"),
+                    ("first_deal", "First deal won"),
+                    ("second_deal", "Second deal won"),
+                    ("referral_given", "Gave a referral"),
+                    ("testimonial_given", "Gave a testimonial"),
+                    ("second_referral", "Gave a second referral"),
+                    ("unsolicited_referral", "Gave an unsolicited referral"),
+                    ("first_meeting", "First meeting"),
+                    ("deal_opened", "A deal opened"),
+                ],
+                max_length=24,
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['workspace', 'id', 'erased_at', 'stage', 'relationship', 'organization', 'owner', 'recall_interval_days', 'rhythm_days', 'typical_amount', 'first_amount', 'readiness', 'created_at'], name='contact_agenda_cover'),
+            model_name="contact",
+            index=models.Index(
+                fields=[
+                    "workspace",
+                    "id",
+                    "erased_at",
+                    "stage",
+                    "relationship",
+                    "organization",
+                    "owner",
+                    "recall_interval_days",
+                    "rhythm_days",
+                    "typical_amount",
+                    "first_amount",
+                    "readiness",
+                    "created_at",
+                ],
+                name="contact_agenda_cover",
+            ),
         ),
     ]
