@@ -43,9 +43,10 @@ def _every(days: int) -> str:
         return "every week"
     if days < 13:
         return f"every {days} days"
-    if days < 60:
-        weeks = round(days / 7)
-        return "every week" if weeks == 1 else f"every {weeks} weeks"
+    if 28 <= days <= 33:
+        return "every month"  # what people call monthly; five weeks is five weeks
+    if days < 46:
+        return f"every {round(days / 7)} weeks"
     months = round(days / 30.4)
     if months == 1:
         return "every month"

@@ -14,7 +14,17 @@ from rapport.clients.models import (
     Purchase,
     StageChange,
 )
-from rapport.outreach.models import Ask
+from rapport.outreach.models import Ask, AskKind, QuestionnaireAnswer
+
+# How each kind of ask reads on the timeline.
+ASKED = {
+    AskKind.REFERRAL: "Asked for a referral",
+    AskKind.TESTIMONIAL: "Asked for a testimonial",
+    AskKind.FEEDBACK: "Asked for feedback",
+    AskKind.REACTIVATION: "Asked them back (win-back)",
+    AskKind.PERMISSION: "Asked when we may ask (upfront contract)",
+    AskKind.RECOVERY: "Asked whether it is fixed",
+}
 
 
 @dataclass
@@ -87,14 +97,18 @@ def timeline(contact: Contact, limit: int | None = 60) -> tuple[list[Entry], boo
                 order=s.pk,
             )
         )
+    answers = dict(QuestionnaireAnswer.objects.filter(contact=contact).values_list("ask_id", "nps"))
     for a in Ask.objects.filter(contact=contact):
+        outcome = a.get_outcome_display()
+        if a.pk in answers:
+            outcome = f"answered {answers[a.pk]}/10"
         entries.append(
             Entry(
                 a.asked_on,
                 "ask",
-                f"Asked for a {a.get_kind_display().lower()} ({a.get_channel_display().lower()})",
+                f"{ASKED.get(a.kind, 'Asked')} ({a.get_channel_display().lower()})",
                 a.note,
-                (a.get_outcome_display(),),
+                (outcome,),
                 a.pk,
             )
         )
@@ -129,8 +143,14 @@ def timeline(contact: Contact, limit: int | None = 60) -> tuple[list[Entry], boo
         entries.append(
             Entry(g.given_on, "given", "We referred someone to them", g.description, order=g.pk)
         )
-    for c in ConsentRecord.objects.filter(contact=contact):
-        verb = "agreed to" if c.granted else "withdrew"
+    given: set[str] = set()
+    for c in ConsentRecord.objects.filter(contact=contact).order_by("recorded_at", "pk"):
+        # "Withdrew" only what was given before; an unticked box is a no.
+        verb = (
+            "agreed to" if c.granted else "withdrew" if c.channel in given else "did not agree to"
+        )
+        if c.granted:
+            given.add(c.channel)
         entries.append(
             Entry(
                 c.recorded_at.date(),

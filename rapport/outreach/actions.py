@@ -172,10 +172,14 @@ def answer_questionnaire(ask: Ask, *, nps: int, experience: str, improve: str, w
             would_refer=would_refer,
             answered_on=today,
         )
-        ask.outcome, ask.outcome_at = Outcome.YES, timezone.now()
+        ask.outcome, ask.outcome_at = Outcome.ANSWERED, timezone.now()
         ask.save(update_fields=["outcome", "outcome_at"])
         if answer.band == "detractor":
-            words = improve or experience or "no comment"
+            # The issue quotes what went wrong (their experience), not what
+            # they would improve; the suggestion follows when there is one.
+            words = experience.strip() or "no comment"
+            if improve.strip():
+                words += f" — would improve: {improve.strip()}"
             open_issue(contact, f"Rated us {nps}/10: {words}"[:1000], opened_on=today)
             _notify_owner(contact, answer)
         facts_changed(workspace, [contact.pk])

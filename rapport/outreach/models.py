@@ -53,6 +53,8 @@ class Outcome(models.TextChoices):
     NO_ANSWER = "no_answer", "No answer"
     # The conversation revealed a problem (or "it is not fixed"): an issue.
     PROBLEM = "problem", "Revealed a problem"
+    # A questionnaire was filled in (whatever it said: 2/10 is not a yes).
+    ANSWERED = "answered", "Answered"
 
 
 # Which client page an ask of each kind opens.

@@ -98,6 +98,7 @@ CALL_OUTCOME = {
     Outcome.PENDING: "waiting for an answer",
     Outcome.NO_ANSWER: "no answer",
     Outcome.GAVE_NAMES: "gave names",
+    Outcome.ANSWERED: "answered the questions",
 }
 
 CSV_COLUMNS = [

@@ -74,3 +74,36 @@ def test_promotions_never_lower_a_rung_set_by_hand(acme, alice, today):
     factories.purchases(ann, [today])
     assert ann.stage == Stage.ADVOCATE
     assert reasons(ann)[-1] == ("manual", "advocate")
+
+
+def test_a_first_meeting_or_a_deal_makes_a_suspect_a_prospect(acme, today):
+    met = factories.contact(acme, first_name="Met", stage=Stage.SUSPECT)
+    factories.activity(met, today, kind="meeting", direction="out")
+    met.refresh_from_db()
+    assert met.stage == Stage.PROSPECT
+    assert reasons(met)[-1] == ("first_meeting", "prospect")
+    dealt = factories.contact(acme, first_name="Dealt", stage=Stage.SUSPECT)
+    actions.save_deal(Deal(workspace=acme, contact=dealt, title="Quote", stage="lead"))
+    dealt.refresh_from_db()
+    assert dealt.stage == Stage.PROSPECT
+    assert reasons(dealt)[-1] == ("deal_opened", "prospect")
+    called = factories.contact(acme, first_name="Called", stage=Stage.SUSPECT)
+    factories.activity(called, today, kind="call")
+    called.refresh_from_db()
+    assert called.stage == Stage.SUSPECT  # a call is not a meeting
+
+
+def test_the_stage_on_a_past_day_is_the_stage_it_had_then(acme, today):
+    from rapport.agenda.facts import Snapshot
+
+    # A customer since a purchase ten days ago, raised to raving fan by hand today.
+    ann = factories.contact(acme, first_name="Ann")
+    factories.purchases(ann, [today - dt.timedelta(days=10)])
+    actions.change_stage(ann, Stage.RAVING_FAN)
+    stage_on = {
+        day: Snapshot(acme, day, [ann.pk]).stages[0]
+        for day in (today, today - dt.timedelta(days=5), today - dt.timedelta(days=20))
+    }
+    assert stage_on[today] == Stage.RAVING_FAN
+    assert stage_on[today - dt.timedelta(days=5)] == Stage.CUSTOMER  # the purchase said so
+    assert stage_on[today - dt.timedelta(days=20)] == Stage.PROSPECT  # before any purchase
