@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from rapport.agenda import actions, engine, store
 from rapport.agenda.forms import ScriptForm, SnoozeForm
@@ -124,17 +124,20 @@ def done(request, pk):
 
 
 @workspace_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def snooze(request, pk):
+    """Put an item off: the choice of days (GET), then until when (POST)."""
     item = get_item(request, pk)
     today = request.workspace.today()
+    if request.method != "POST":
+        return item_form(request, item, "agenda/snooze.html", SnoozeForm(today=today))
     data = request.POST.copy()
-    if data.get("days"):
+    if data.get("days") and not data.get("until"):  # a day chosen wins over the list
         with contextlib.suppress(ValueError):  # a bad number: the form says so
             data["until"] = today + dt.timedelta(days=max(1, min(int(data["days"]), 365)))
     form = SnoozeForm(data, today=today)
     if not form.is_valid():
-        return item_response(request, item, "", snooze_form=form, status=422)
+        return item_form(request, item, "agenda/snooze.html", form, status=422)
     actions.snooze(item, form.cleaned_data["until"], by=request.user)
     return item_response(request, item, f"Snoozed until {form.cleaned_data['until']}.")
 
