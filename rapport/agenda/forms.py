@@ -3,7 +3,8 @@ import datetime as dt
 from django import forms
 
 from rapport.agenda.scripts import MERGE_FIELDS, unknown_fields
-from rapport.outreach.models import Channel, Outcome
+from rapport.kinds import Channel
+from rapport.outreach.models import Outcome
 
 
 class OutcomeForm(forms.Form):

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from rapport.kinds import SIGNAL_KINDS, MomentKind
 from rapport.lib import phones
 from rapport.workspaces.models import WorkspaceOwned, WorkspaceQuerySet
 
@@ -258,14 +259,11 @@ class Direction(models.TextChoices):
     OUT = "out", "To the client"
 
 
-class Signal(models.TextChoices):
-    """Moments a user can mark on an activity; a marked signal always counts."""
-
-    PRAISE = "praise", "Praise"
-    TESTIMONIAL = "testimonial", "Testimonial"
-    REFERRAL = "referral", "Referral"
-    SAVED_US = "saved_us", "You saved us"
-    PARTNER_ASSOCIATION = "partner_association", "Joined an association"
+# Moments a user can mark on an activity; a marked signal always counts. The
+# kinds are the shared vocabulary's (rapport.kinds), not a list of their own.
+Signal = models.TextChoices(
+    "Signal", [(kind.upper(), (kind, MomentKind(kind).label)) for kind in SIGNAL_KINDS]
+)
 
 
 class Activity(WorkspaceOwned):

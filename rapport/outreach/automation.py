@@ -43,13 +43,13 @@ from rapport.agenda.rules import Run
 from rapport.agenda.scripts import bodies_for, render
 from rapport.clients.actions import changing
 from rapport.clients.models import ConsentRecord, Contact, Deal, DealStage, Purchase
+from rapport.kinds import Channel
 from rapport.outreach import compose
 from rapport.outreach.actions import start_ask
 from rapport.outreach.calendar import PERMISSION_WORDS, open_permissions
 from rapport.outreach.models import (
     Ask,
     AskKind,
-    Channel,
     OutboundMessage,
     Outcome,
     Suppression,

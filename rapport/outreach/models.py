@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from rapport.clients.models import Contact
+from rapport.kinds import MESSAGE_CHANNELS, Channel
 from rapport.lib import phones
 from rapport.outreach import tokens
 from rapport.workspaces.models import WorkspaceOwned, WorkspaceQuerySet
@@ -36,12 +37,8 @@ class AskKind(models.TextChoices):
     RECOVERY = "recovery", "Is it fixed?"
 
 
-class Channel(models.TextChoices):
-    IN_PERSON = "in_person", "In person"
-    PHONE = "phone", "Phone"
-    EMAIL = "email", "Email"
-    SMS = "sms", "SMS"
-    LINK = "link", "QR code or link"
+# Messages go by email or SMS: the channels consent and suppression are kept for.
+MESSAGE_CHANNEL_CHOICES = [(c.value, c.label) for c in MESSAGE_CHANNELS]
 
 
 class Outcome(models.TextChoices):
@@ -194,11 +191,7 @@ class Suppression(WorkspaceOwned):
         ERASED = "erased", "Erased on request"
         MANUAL = "manual", "Added by hand"
 
-    class Channel(models.TextChoices):
-        EMAIL = "email", "Email"
-        SMS = "sms", "SMS"
-
-    channel = models.CharField(max_length=5, choices=Channel.choices)
+    channel = models.CharField(max_length=5, choices=MESSAGE_CHANNEL_CHOICES)
     address_hash = models.CharField(max_length=64)
     address = models.CharField(max_length=254, blank=True)
     reason = models.CharField(max_length=12, choices=Reason.choices)
@@ -263,10 +256,6 @@ class OutboundMessage(WorkspaceOwned):
         NOTICE = "notice", "Notice to the team"
         CONFIRMATION = "confirmation", "Confirmation to a client"
 
-    class ChannelKind(models.TextChoices):
-        EMAIL = "email", "Email"
-        SMS = "sms", "SMS"
-
     class Failure(models.TextChoices):
         """Whose fault a failed message was: only the recipient's own
         (a mailbox that does not exist) costs the address its consent."""
@@ -277,7 +266,7 @@ class OutboundMessage(WorkspaceOwned):
         SENDER = "sender", "Our mail server or account refused it"
         GAVE_UP = "gave_up", "No answer after every retry"
 
-    channel = models.CharField(max_length=5, choices=ChannelKind.choices, default="email")
+    channel = models.CharField(max_length=5, choices=MESSAGE_CHANNEL_CHOICES, default=Channel.EMAIL)
     kind = models.CharField(max_length=12, choices=Kind.choices)
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
@@ -336,7 +325,7 @@ class DeliveryPause(WorkspaceOwned):
     client, so nobody's consent is touched. Messages wait in the outbox until
     someone fixes the cause and resumes."""
 
-    channel = models.CharField(max_length=5, choices=OutboundMessage.ChannelKind.choices)
+    channel = models.CharField(max_length=5, choices=MESSAGE_CHANNEL_CHOICES)
     reason = models.TextField(help_text="What the server answered, in its words.")
     message = models.ForeignKey(
         OutboundMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

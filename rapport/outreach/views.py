@@ -23,9 +23,10 @@ from rapport.agenda.scripts import bodies_for, render
 from rapport.agenda.today import beyond_capacity, in_scope
 from rapport.agenda.views import OUTCOME_ACTIONS, get_item, item_form, item_response
 from rapport.clients.models import ConsentRecord, Contact
+from rapport.kinds import Channel
 from rapport.lib import phones
 from rapport.outreach import actions, automation, compose, privacy
-from rapport.outreach.models import Ask, AskKind, Channel, OutboundMessage, Outcome, Suppression
+from rapport.outreach.models import Ask, AskKind, OutboundMessage, Outcome, Suppression
 from rapport.workspaces.access import get_in_workspace, owner_required, workspace_required
 
 SCRIPT_FOR_KIND = {

@@ -12,6 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db import models
 from django.db.models import Q
 
 from rapport.agenda.facts import ISSUE_FIELDS, Snapshot
@@ -41,9 +42,20 @@ class IssueFacts:
     FIELDS = ISSUE_FIELDS
 
 
+class Step(models.TextChoices):
+    """Where a recovery stands: the next thing to do about an issue."""
+
+    APOLOGISE = "apologise", "Apologise"
+    PLAN_FIX = "plan_fix", "Plan the fix"
+    FIX = "fix", "Put it right"
+    CONFIRM = "confirm", "Ask whether it is fixed"
+    WAIT = "wait", "Wait before any ask"
+    DONE = "done", "Done"
+
+
 @dataclass
 class Phase:
-    step: str  # apologise, plan_fix, fix, confirm, wait, done
+    step: str  # a Step
     blocks_contact: bool
     blocks_colleagues: bool
     why: list[str] = field(default_factory=list)
@@ -51,14 +63,14 @@ class Phase:
 
     @property
     def needs_action(self) -> bool:
-        return self.step in ("apologise", "plan_fix", "fix", "confirm")
+        return self.step in (Step.APOLOGISE, Step.PLAN_FIX, Step.FIX, Step.CONFIRM)
 
 
 SCRIPT_FOR_STEP = {
-    "apologise": "apology",
-    "plan_fix": "recovery_fix",
-    "fix": "recovery_fix",
-    "confirm": "recovery_confirm",
+    Step.APOLOGISE: "apology",
+    Step.PLAN_FIX: "recovery_fix",
+    Step.FIX: "recovery_fix",
+    Step.CONFIRM: "recovery_confirm",
 }
 
 
@@ -69,21 +81,23 @@ def phase(issue: IssueFacts, on: dt.date, workspace) -> Phase:
         late = ""
         if (on - issue.opened_on).days > APOLOGY_DAYS:
             late = f"the apology is late: opened {(on - issue.opened_on).days} days ago"
-        return Phase("apologise", True, True, [opened, "next: apologise (the words below)"], late)
+        return Phase(
+            Step.APOLOGISE, True, True, [opened, "next: apologise (the words below)"], late
+        )
     if issue.status == Status.ACKNOWLEDGED:
         since = issue.acknowledged_on or issue.opened_on
         late = ""
         if (on - since).days > PLAN_DAYS:
             late = f"no fix planned {(on - since).days} days after the apology"
         why = [opened, f"apology made on {since}", "next: decide who fixes it, and by when"]
-        return Phase("plan_fix", True, True, why, late)
+        return Phase(Step.PLAN_FIX, True, True, why, late)
     if issue.status == Status.FIX_PLANNED:
         who = f" by {issue.fix_owner}" if issue.fix_owner else ""
         why = [opened, f"fix planned{who}, due {issue.fix_due}", "next: put it right"]
         late = ""
         if issue.fix_due and issue.fix_due < on:
             late = f"the fix is late: it was due on {issue.fix_due}"
-        return Phase("fix", True, True, why, late)
+        return Phase(Step.FIX, True, True, why, late)
     settled = None
     if issue.status == Status.RESOLVED and issue.resolved_on:
         silence_ends = issue.resolved_on + dt.timedelta(days=workspace.recovery_confirm_days)
@@ -96,15 +110,17 @@ def phase(issue: IssueFacts, on: dt.date, workspace) -> Phase:
             late = ""
             if (on - issue.resolved_on).days > workspace.recovery_confirm_days // 2:
                 late = f"no confirmation yet, {(on - issue.resolved_on).days} days after the fix"
-            return Phase("confirm", True, True, why, late)
+            return Phase(Step.CONFIRM, True, True, why, late)
         settled = silence_ends
     elif issue.status == Status.CONFIRMED:
         settled = issue.confirmed_on or issue.resolved_on or issue.opened_on
     if settled is not None:
         until = settled + dt.timedelta(days=workspace.recovery_wait_days)
         if on < until:
-            return Phase("wait", True, False, [f"recovering from an issue: no ask before {until}"])
-    return Phase("done", False, False)
+            return Phase(
+                Step.WAIT, True, False, [f"recovering from an issue: no ask before {until}"]
+            )
+    return Phase(Step.DONE, False, False)
 
 
 def recent_filter(on: dt.date, workspace) -> Q:
@@ -152,7 +168,7 @@ def blockers(snapshot: Snapshot, i: int) -> list[str]:
     org = snapshot.organization[i]
     reasons = []
     for facts, state in found.by_contact.get(pk, []):
-        if state.step == "wait":
+        if state.step == Step.WAIT:
             reasons.extend(state.why)
         else:
             reasons.append(f"open issue since {facts.opened_on}: {facts.summary[:80]}")

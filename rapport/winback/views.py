@@ -15,6 +15,7 @@ from rapport.clients.models import Issue
 from rapport.outreach.models import Outcome
 from rapport.winback import actions, report
 from rapport.winback.forms import FixForm, NotFixedForm, ReactivationForm, ResolveForm
+from rapport.winback.recovery import Step
 from rapport.workspaces.access import get_in_workspace, workspace_required
 
 PAGE_SIZE = 50
@@ -73,11 +74,11 @@ def export(request):
 def _step_form(request, item, data=None):
     """The form of a recovery item's next step (None: a button is enough)."""
     step = item.recovery[1]
-    if step == "plan_fix":
+    if step == Step.PLAN_FIX:
         return FixForm(data, workspace=request.workspace)
-    if step == "fix":
+    if step == Step.FIX:
         return ResolveForm(data)
-    if step == "confirm":
+    if step == Step.CONFIRM:
         return NotFixedForm(data)
     return None
 

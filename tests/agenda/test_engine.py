@@ -10,7 +10,8 @@ from rapport.agenda import engine, store
 from rapport.agenda.models import Action
 from rapport.clients import actions
 from rapport.clients.models import Contact, Stage
-from rapport.outreach.models import Ask, AskKind, Channel, Outcome
+from rapport.kinds import Channel
+from rapport.outreach.models import Ask, AskKind, Outcome
 from tests import factories
 
 pytestmark = pytest.mark.django_db

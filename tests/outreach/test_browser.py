@@ -18,8 +18,9 @@ from rapport.advocacy.models import Referral
 from rapport.agenda import store
 from rapport.agenda.models import Action, AgendaItem
 from rapport.clients.models import Contact, Issue, Stage
+from rapport.kinds import Channel
 from rapport.outreach import actions, compose, sending
-from rapport.outreach.models import Ask, AskKind, Channel, QuestionnaireAnswer, Suppression
+from rapport.outreach.models import Ask, AskKind, QuestionnaireAnswer, Suppression
 from tests import factories
 from tests.outreach.helpers import (
     PHONE,

@@ -16,14 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rapport.clients.actions import open_issue
+from rapport.kinds import Channel
 from rapport.outreach import actions, compose, sending
-from rapport.outreach.models import (
-    AskKind,
-    Channel,
-    DeliveryPause,
-    OutboundMessage,
-    Suppression,
-)
+from rapport.outreach.models import AskKind, DeliveryPause, OutboundMessage, Suppression
 from tests import factories
 from tests.outreach.helpers import SMTPRecorder, closed_port, header_url, links_in
 
