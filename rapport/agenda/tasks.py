@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_tasks import task
 
-from rapport.agenda import store
+from rapport.agenda import signals, store
 from rapport.workspaces.models import Workspace
 
 log = logging.getLogger(__name__)
@@ -19,16 +19,12 @@ log = logging.getLogger(__name__)
 
 @task()
 def refresh_workspace(workspace_id: int, on: str | None = None) -> int:
-    from rapport.winback import actions as winback
-    from rapport.winback import rhythm
-
     workspace = Workspace.objects.get(pk=workspace_id)
     day = dt.date.fromisoformat(on) if on else workspace.today()
-    # Once a night, every client's rhythm from all their purchases (writes
-    # keep it current during the day), and the lapse model refitted: the
-    # only place it is fitted, so an agenda read for any day never changes it.
-    rhythm.update(workspace)
-    winback.refit_lapse_model(workspace, day)
+    # What the day's reads rely on is computed now and only now: win-back's
+    # rhythms and lapse model (so an agenda read for any day never refits).
+    signals.morning.send(sender=Workspace, workspace=workspace, on=day)
+    workspace.refresh_from_db()
     count = store.refresh(workspace, day)
     log.info("agenda of %s for %s: %d items", workspace.slug, day, count)
     return count

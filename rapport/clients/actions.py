@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from rapport.agenda.text import detect
+from rapport.clients import signals
 from rapport.clients.ladder import LadderFacts, best_promotion
 from rapport.clients.models import (
     Activity,
@@ -80,9 +81,9 @@ def facts_changed(workspace, contact_ids: Iterable[int] | None = None) -> None:
 
 
 def _refresh(workspace, ids: set[int] | None) -> None:
-    from rapport.agenda.actions import refresh_after_change
-
-    refresh_after_change(workspace, None if ids is None else sorted(ids))
+    signals.facts_changed.send(
+        sender=Contact, workspace=workspace, contact_ids=None if ids is None else sorted(ids)
+    )
 
 
 # -- contacts ------------------------------------------------------------

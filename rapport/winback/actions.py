@@ -14,7 +14,15 @@ from rapport.agenda.models import AgendaDecision, AgendaItem
 from rapport.clients.actions import changing, facts_changed, open_issue
 from rapport.outreach.actions import start_ask
 from rapport.outreach.models import Ask, AskKind, Outcome
-from rapport.winback import lapse
+from rapport.winback import lapse, rhythm
+
+
+def morning(sender=None, *, workspace, on: dt.date, **kwargs) -> None:
+    """The morning job's part for win-back (agenda.signals.morning): every
+    client's rhythm from all their purchases (writes keep it current during
+    the day), then the lapse model refitted on them."""
+    rhythm.update(workspace)
+    refit_lapse_model(workspace, on)
 
 
 def refit_lapse_model(workspace, on: dt.date) -> dict:

@@ -7,4 +7,7 @@ class WinbackConfig(AppConfig):
 
     def ready(self):
         # Service recovery and win-back join the agenda's rules and gates.
-        from rapport.winback import rules  # noqa: F401
+        from rapport.agenda import signals
+        from rapport.winback import actions, rules  # noqa: F401
+
+        signals.morning.connect(actions.morning, dispatch_uid="winback-morning", weak=False)
