@@ -6,11 +6,18 @@ class AgendaConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from rapport.agenda import store
         from rapport.agenda.actions import refresh_after_change
-        from rapport.clients import signals
+        from rapport.clients.signals import facts_changed
+        from rapport.workspaces.signals import settings_changed
 
         def follow(sender, workspace, contact_ids, **kwargs):
             refresh_after_change(workspace, contact_ids)
 
-        # The record tells the agenda that facts changed; the agenda follows.
-        signals.facts_changed.connect(follow, dispatch_uid="agenda-follows-the-record", weak=False)
+        def rebuild(sender, workspace, **kwargs):
+            store.refresh(workspace)
+
+        # The record tells the agenda that facts changed, a workspace that its
+        # settings did; the agenda follows.
+        facts_changed.connect(follow, dispatch_uid="agenda-follows-the-record", weak=False)
+        settings_changed.connect(rebuild, dispatch_uid="agenda-follows-settings", weak=False)

@@ -300,7 +300,7 @@ def build(contacts: int, *, seed: int = 7, today: dt.date | None = None, log=pri
         )
     # What the nightly job keeps on each contact (rhythm, usual spend), so
     # the morning refresh meets the state it meets in production.
-    from rapport.winback import rhythm as rhythms
+    from rapport.clients import rhythm as rhythms
 
     rhythms.update(workspace)
     log(f"  purchases and activities in {time.perf_counter() - start:.1f} s")

@@ -267,7 +267,7 @@ def record_purchases(workspace, rows: list[PurchaseRow]) -> list[Purchase]:
         )
         ids = {row.contact_id for row in rows}
         promote(workspace, ids)
-        from rapport.winback import rhythm
+        from rapport.clients import rhythm
 
         rhythm.update(workspace, ids)
         facts_changed(workspace, ids)

@@ -236,7 +236,7 @@ def import_files(
         touched |= ids
         report.imported = True
     if touched and not dry_run:
-        from rapport.winback import rhythm
+        from rapport.clients import rhythm
 
         with actions.changing():
             actions.promote(workspace, touched)

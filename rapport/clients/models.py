@@ -129,12 +129,12 @@ class Contact(WorkspaceOwned):
     )
     # Routine care (e.g. a hygiene visit every 183 days) overriding the workspace's.
     recall_interval_days = models.PositiveSmallIntegerField(null=True, blank=True)
-    # Their own rhythm: the median days between purchases (winback.rhythm).
+    # Their own rhythm: the median days between purchases (clients.rhythm).
     rhythm_days = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    # Their usual spend per purchase (winback.rhythm): a sale well above it is
+    # Their usual spend per purchase (clients.rhythm): a sale well above it is
     # a point of sale, not routine.
     typical_amount = models.FloatField(null=True, blank=True, editable=False)
-    # The amount of their first purchase (winback.rhythm): a big first yes
+    # The amount of their first purchase (clients.rhythm): a big first yes
     # counts toward readiness.
     first_amount = models.FloatField(null=True, blank=True, editable=False)
     # Readiness as of the last agenda refresh, kept so the contacts list can

@@ -11,10 +11,11 @@ import numpy as np
 from rapport.agenda.actions import decide
 from rapport.agenda.facts import contacts_with_history, day_number, day_numbers
 from rapport.agenda.models import AgendaDecision, AgendaItem
+from rapport.clients import rhythm
 from rapport.clients.actions import changing, facts_changed, open_issue
 from rapport.outreach.actions import start_ask
 from rapport.outreach.models import Ask, AskKind, Outcome
-from rapport.winback import lapse, rhythm
+from rapport.winback import lapse
 
 
 def morning(sender=None, *, workspace, on: dt.date, **kwargs) -> None:

@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from rapport.workspaces import actions
+from rapport.workspaces import actions, signals
 from rapport.workspaces.access import get_in_workspace, owner_required, workspace_required
 from rapport.workspaces.forms import (
     InviteForm,
@@ -93,9 +93,7 @@ def workspace_settings(request):
             return redirect("workspaces:settings")
         if form.is_valid():
             form.save()
-            from rapport.agenda.store import refresh
-
-            refresh(workspace)
+            signals.settings_changed.send(sender=type(workspace), workspace=workspace)
             messages.success(request, "Settings saved; the agenda was rebuilt with them.")
             return redirect("workspaces:settings")
     return TemplateResponse(request, "workspaces/settings.html", {"form": form})

@@ -7,8 +7,9 @@ import pytest
 
 from rapport.agenda import engine
 from rapport.agenda.models import Action
+from rapport.clients import rhythm
 from rapport.winback import actions as winback
-from rapport.winback import rhythm, rules
+from rapport.winback import rules
 from tests import factories
 
 
