@@ -19,6 +19,7 @@ from rapport.outreach.models import (
     Ask,
     AskKind,
     OutboundMessage,
+    SCRIPT_FOR_KIND,
     Outcome,
     QuestionnaireAnswer,
     Suppression,
@@ -49,10 +50,20 @@ def start_ask(
     issue=None,
     outcome: str = Outcome.PENDING,
     note: str = "",
+    script_key: str = "",
+    moment: str = "",
 ) -> Ask:
     """Record an ask; with a client page (email, SMS, QR/link) it gets a
-    token. An ask made in person or by phone is recorded with its outcome."""
+    token. An ask made in person or by phone is recorded with its outcome.
+
+    The script and the moment are kept for the insights; when the caller
+    does not know them they are read from the contact's agenda item for this
+    kind of ask (the one Today showed), else the kind's default script."""
     workspace = contact.workspace
+    if not script_key or not moment:
+        item_script, item_moment = _agenda_context(contact, kind)
+        script_key = script_key or item_script or SCRIPT_FOR_KIND.get(kind, "")
+        moment = moment or item_moment
     with changing():
         ask = Ask(
             workspace=workspace,
@@ -67,6 +78,8 @@ def start_ask(
             outcome=outcome,
             outcome_at=None if outcome == Outcome.PENDING else timezone.now(),
             note=note,
+            script_key=script_key[:40],
+            moment=moment[:24],
         )
         if page:
             ask.open_page()
@@ -78,6 +91,26 @@ def start_ask(
             ask.save(update_fields=["token_hash"])
         facts_changed(workspace, [contact.pk])
     return ask
+
+
+def _agenda_context(contact: Contact, kind: str) -> tuple[str, str]:
+    """(script key, first moment) of the contact's current agenda item that
+    proposes this kind of ask, or ("", "")."""
+    from rapport.agenda.models import ASK_ACTIONS, AgendaItem
+
+    actions_for_kind = [action for action, k in ASK_ACTIONS.items() if k == kind]
+    if not actions_for_kind:
+        return "", ""
+    item = (
+        AgendaItem.objects.filter(contact=contact, action__in=actions_for_kind)
+        .order_by("-priority", "id")
+        .values("script_key", "moments")
+        .first()
+    )
+    if item is None:
+        return "", ""
+    moments = item["moments"] or []
+    return item["script_key"] or "", (moments[0] if moments else "")
 
 
 def record_outcome(ask: Ask, outcome: str) -> None:

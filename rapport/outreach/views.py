@@ -19,17 +19,16 @@ from rapport.agenda.models import AgendaItem
 from rapport.agenda.scripts import bodies_for, render
 from rapport.clients.models import Contact
 from rapport.outreach import actions, compose, privacy
-from rapport.outreach.models import Ask, AskKind, Channel, OutboundMessage, Suppression
+from rapport.outreach.models import (
+    SCRIPT_FOR_KIND,
+    Ask,
+    AskKind,
+    Channel,
+    OutboundMessage,
+    Suppression,
+)
 from rapport.workspaces.access import get_in_workspace, owner_required, workspace_required
 
-SCRIPT_FOR_KIND = {
-    AskKind.REFERRAL: "point_of_sale",
-    AskKind.TESTIMONIAL: "ask_testimonial",
-    AskKind.FEEDBACK: "feedback",
-    AskKind.REACTIVATION: "reactivation",
-    AskKind.PERMISSION: "upfront_contract",
-    AskKind.RECOVERY: "recovery_confirm",
-}
 SUBJECT_FOR_KIND = {
     AskKind.REFERRAL: "A small favour, {first_name}?",
     AskKind.TESTIMONIAL: "Would you share a few words, {first_name}?",
@@ -37,6 +36,16 @@ SUBJECT_FOR_KIND = {
     AskKind.REACTIVATION: "We miss you, {first_name}",
     AskKind.PERMISSION: "Thank you for choosing {business}",
     AskKind.RECOVERY: "Is it fixed for you, {first_name}?",
+    AskKind.REVIEW: "Would you review {business}, {first_name}?",
+}
+# Words for an ask whose script the library does not have yet (the review
+# request: its script joins the library with the agenda's next cut).
+FALLBACK_BODY = {
+    AskKind.REVIEW: (
+        "Hello {first_name},\n\nIf you have a minute, would you tell others what you think of "
+        "{business}? Whatever you write — good or bad — helps people choose, and helps us do "
+        "better.\n\nThank you,\n{me}"
+    ),
 }
 
 
@@ -152,7 +161,9 @@ def compose_ask(request, pk, channel):
         engine.fill_scripts(workspace, [item])
         body = item.script
     else:
-        body = render(bodies_for(workspace).get(SCRIPT_FOR_KIND[kind], ""), fields)
+        body = render(
+            bodies_for(workspace).get(SCRIPT_FOR_KIND[kind]) or FALLBACK_BODY.get(kind, ""), fields
+        )
     initial = {"kind": kind, "body": body, "subject": render(SUBJECT_FOR_KIND[kind], fields)}
     form = ComposeForm(request.POST or None, initial=initial, channel=channel, tz=workspace.tzinfo)
     problem = _ask_problem(contact, kind) or _channel_problem(contact, channel)
@@ -169,6 +180,7 @@ def compose_ask(request, pk, channel):
                 script=data["body"],
                 by=request.user,
                 issue=issue if data["kind"] == AskKind.RECOVERY else None,
+                **_ask_context(item, data["kind"]),
             )
             if channel == Channel.EMAIL:
                 compose.ask_email(
@@ -201,6 +213,16 @@ def compose_ask(request, pk, channel):
     return TemplateResponse(
         request, "outreach/compose.html", context, status=422 if form.errors else 200
     )
+
+
+def _ask_context(item, kind: str) -> dict[str, str]:
+    """The script and moment an ask came from, for the insights."""
+    if item is None or ask_kind_for(item) != kind:
+        return {"script_key": SCRIPT_FOR_KIND[kind], "moment": ""}
+    return {
+        "script_key": item.script_key or SCRIPT_FOR_KIND[kind],
+        "moment": item.moments[0] if item.moments else "",
+    }
 
 
 def _preview(workspace, data, channel) -> dict:
