@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class AdvocacyConfig(AppConfig):
     name = "rapport.advocacy"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Links to advocacy's client pages in queued emails are rebuilt when
+        # the message is sent (outreach.compose keeps no live link).
+        from rapport.advocacy import references, testimonials
+        from rapport.outreach.compose import register_link
+
+        register_link("testimonial", testimonials.resolve_link)
+        register_link("refrequest", references.resolve_link)

@@ -16,10 +16,10 @@ from rapport.clients.actions import (
 from rapport.clients.models import Contact, Permission, PermissionKind
 from rapport.outreach import compose
 from rapport.outreach.models import (
+    SCRIPT_FOR_KIND,
     Ask,
     AskKind,
     OutboundMessage,
-    SCRIPT_FOR_KIND,
     Outcome,
     QuestionnaireAnswer,
     Suppression,
@@ -32,6 +32,7 @@ CONSENT_PUBLISH_TEXT = (
     "{business} may publish my words, with my name shown as I chose above, on its website "
     "and in its materials."
 )
+CONSENT_PHOTO_TEXT = "{business} may show my photo next to my words."
 CONSENT_REFERENCE_TEXT = (
     "{business} may give my name to people considering working with them, so they can ask "
     "me about my experience."
@@ -151,7 +152,13 @@ def answer_testimonial(
     consent_publish: bool,
     consent_reference: bool,
     photo=None,
+    consent_photo: bool = False,
 ):
+    """The testimonial page: the words, the consents (each recorded with its
+    exact words), and a thank-you email carrying the link to change or
+    withdraw consent later."""
+    from rapport.advocacy.testimonials import thank_for_testimonial
+
     contact = ask.contact
     business = ask.workspace.name
     with changing():
@@ -165,17 +172,22 @@ def answer_testimonial(
             display_name=display_name,
             consent_publish=consent_publish,
             consent_reference=consent_reference,
+            consent_photo=bool(photo is not None and consent_photo and consent_publish),
             unsolicited=False,
         )
         if photo is not None:
             testimonial.photo.save(photo.name, photo, save=True)
-        for channel, granted, words in (
+        consents = [
             ("publish", consent_publish, CONSENT_PUBLISH_TEXT),
             ("reference", consent_reference, CONSENT_REFERENCE_TEXT),
-        ):
+        ]
+        if photo is not None:
+            consents.append(("publish", testimonial.consent_photo, CONSENT_PHOTO_TEXT))
+        for channel, granted, words in consents:
             record_consent(
                 contact, channel, granted, words.format(business=business), "testimonial page"
             )
+        thank_for_testimonial(testimonial)
         ask.outcome, ask.outcome_at = Outcome.YES, timezone.now()
         ask.save(update_fields=["outcome", "outcome_at"])
     return testimonial

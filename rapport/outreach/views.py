@@ -342,17 +342,6 @@ def erase_contact(request, pk):
     )
 
 
-@workspace_required
-def testimonial_photo(request, pk):
-    """Photos are private until published: only the workspace's members see them."""
-    from rapport.advocacy.models import Testimonial
-
-    testimonial = get_in_workspace(Testimonial.objects.all(), request.workspace, pk=pk)
-    if not testimonial.photo:
-        raise Http404("No photo.")
-    return FileResponse(testimonial.photo.open("rb"), content_type="image/jpeg")
-
-
 def logo(request, workspace_id):
     """Workspace logos are public: they brand the client pages."""
     from rapport.workspaces.models import Workspace
