@@ -73,10 +73,11 @@ class ClientConsentForm(forms.Form):
 
 
 class ReviewSiteForm(forms.ModelForm):
+    url = forms.URLField(label="Address of your review page", max_length=500, assume_scheme="https")
+
     class Meta:
         model = ReviewSite
         fields = ["platform", "url", "label", "position", "active"]
-        labels = {"url": "Address of your review page"}
 
     def clean_url(self):
         url = self.cleaned_data["url"].strip()
