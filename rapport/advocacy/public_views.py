@@ -10,6 +10,7 @@ changes nothing, no referrer, nothing from elsewhere, POSTs rate limited.
 """
 
 import functools
+import json
 
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -70,6 +71,7 @@ def public(view):
     def wrapper(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
         response["Cache-Control"] = f"public, max-age={testimonials.PUBLIC_MAX_AGE}"
+        response.cookieless = True  # rapport.middleware.PublicResponseMiddleware
         return response
 
     return wrapper
@@ -147,8 +149,9 @@ def widget_js(request, slug):
     base = request.build_absolute_uri("/").rstrip("/")
     context = {
         "slug": workspace.slug,
-        "feed_url": base + reverse("advocacy:feed", args=[workspace.slug]),
-        "embed_url": base + reverse("advocacy:embed", args=[workspace.slug]),
+        # JSON string literals: valid JavaScript, whatever the host name holds.
+        "feed_url": json.dumps(base + reverse("advocacy:feed", args=[workspace.slug])),
+        "embed_url": json.dumps(base + reverse("advocacy:embed", args=[workspace.slug])),
         "refresh_ms": testimonials.WIDGET_REFRESH_SECONDS * 1000,
     }
     script = render_to_string("advocacy/widget.js", context)

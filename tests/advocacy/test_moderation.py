@@ -59,7 +59,10 @@ def test_the_queue_lists_what_waits_and_guards_its_queries(
     page = response.content.decode()
     assert page.count("Approve for showing") == 12
     assert "Already shown" not in page  # approved ones are not "to moderate"
-    assert "Already shown" in alice_client.get(reverse("advocacy:queue") + "?status=all").content.decode()
+    assert (
+        "Already shown"
+        in alice_client.get(reverse("advocacy:queue") + "?status=all").content.decode()
+    )
 
 
 def test_an_edit_is_published_only_after_the_client_approves_it(
@@ -134,7 +137,11 @@ def test_tags_featured_and_connection_shape_what_is_shown(client, alice_client, 
     assert t.material_connection == "rewarded"
     alice_client.post(
         moderate,
-        {"action": "connection", "material_connection": "other", "connection_note": "Our landlord."},
+        {
+            "action": "connection",
+            "material_connection": "other",
+            "connection_note": "Our landlord.",
+        },
     )
     t.refresh_from_db()
     assert testimonials.disclosure(t) == "Our landlord."
@@ -180,9 +187,12 @@ def test_withdrawal_on_the_client_page_unpublishes_at_once_and_is_recorded(clien
     t.refresh_from_db()
     assert (t.status, t.consent_publish, t.featured) == ("withdrawn", False, False)
     assert feed_texts(client, acme) == []
-    assert client.get(reverse("advocacy:wall", args=[acme.slug])).content.decode().count(
-        "Wonderful team"
-    ) == 0
+    assert (
+        client.get(reverse("advocacy:wall", args=[acme.slug]))
+        .content.decode()
+        .count("Wonderful team")
+        == 0
+    )
     record = ConsentRecord.objects.filter(contact=ann, channel="publish").first()
     assert record.granted is False and "Withdrew" in record.text
     # Consent given again goes back through moderation before it is shown.

@@ -1,10 +1,10 @@
-/* Rapport testimonials widget for {{ slug|escapejs }}.
+/* Rapport testimonials widget for {{ slug }}.
    <div data-rapport-testimonials data-limit="6"></div>
-   <script src="…/w/{{ slug|escapejs }}/widget.js" async></script>
+   <script src="…/w/{{ slug }}/widget.js" async></script>
    Text is set with textContent only (never parsed as HTML); no cookies. */
 (function () {
   "use strict";
-  var FEED = "{{ feed_url|escapejs }}", EMBED = "{{ embed_url|escapejs }}", EVERY = {{ refresh_ms }};
+  var FEED = {{ feed_url|safe }}, EMBED = {{ embed_url|safe }}, EVERY = {{ refresh_ms }};
   var ORIGIN = new URL(FEED).origin;
   var CSS = ":host{display:block;font:15px/1.5 system-ui,sans-serif;color:#1b2421}" +
     "h2{font-size:1.1rem;margin:0}p.n{color:#56625e;font-size:.85rem;margin:.1rem 0 .7rem}" +
