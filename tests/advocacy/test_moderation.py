@@ -5,9 +5,8 @@ material connection and its disclosure."""
 import pytest
 from django.urls import reverse
 
-from rapport.advocacy import testimonials
+from rapport.advocacy import models, testimonials
 from rapport.advocacy.actions import record_testimonial
-from rapport.advocacy import models
 from rapport.advocacy.models import MaterialConnection
 from rapport.clients.models import ConsentRecord
 from rapport.outreach.models import OutboundMessage
@@ -130,7 +129,7 @@ def test_tags_featured_and_connection_shape_what_is_shown(client, alice_client, 
     only = client.get(reverse("advocacy:feed", args=[acme.slug]) + "?tag=implants").json()
     assert [item["id"] for item in only["testimonials"]] == [t.pk]
     # "Other" needs its words, shown as written.
-    response = alice_client.post(
+    alice_client.post(
         moderate, {"action": "connection", "material_connection": "other", "connection_note": ""}
     )
     t.refresh_from_db()
@@ -250,7 +249,7 @@ def test_a_thank_you_email_follows_a_testimonial_with_the_withdrawal_link(acme, 
     )
     message = OutboundMessage.objects.get(idempotency_key=f"testimonial-thanks:{t.pk}")
     email = sending.build_email(message)
-    links = [u for u in compose.LINK_MARKER.findall(message.body_text)]
+    links = compose.LINK_MARKER.findall(message.body_text)
     assert links, "the outbox keeps a marker, not a live link"
     assert "/t/" in email.body and "withdraw consent" in email.body.lower()
     token = email.body.split("/t/")[1].split("/")[0]
