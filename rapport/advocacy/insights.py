@@ -7,8 +7,8 @@ channel and outcome, one for the testimonials per contact, one for review
 clicks — whatever the number of contacts.
 
 Attribution: a referral is credited to the latest referral ask made to the
-referrer on or before the referral's date, if within ATTRIBUTION_DAYS; else
-it came without an ask. The value won by a referral is what the referred
+referrer on or before the referral's date, if within ATTRIBUTION_DAYS and
+the referral is not marked unsolicited; else it came without an ask. The value won by a referral is what the referred
 client's won or completed deals are worth, or, without deal values, what
 they have bought.
 """
@@ -145,8 +145,9 @@ def _referral_rows(workspace, start: dt.date, end: dt.date) -> list[dict]:
 
 
 def _attributed(row: dict) -> bool:
+    # An unsolicited referral came unasked, whatever asks went before it.
     on = row["ask_on"]
-    return on is not None and (row["date"] - on).days <= ATTRIBUTION_DAYS
+    return not row["unsolicited"] and on is not None and (row["date"] - on).days <= ATTRIBUTION_DAYS
 
 
 def _value(row: dict) -> Decimal:
