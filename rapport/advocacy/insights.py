@@ -198,7 +198,7 @@ def _by_source(rows) -> Figure:
         "How each referral came, with how many became clients.",
         ["Source", "Referrals", "Won", "Conversion %", "Unsolicited"],
     )
-    for how, group in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+    for how, group in sorted(groups.items(), key=lambda kv: (-len(kv[1]), labels.get(kv[0], ""))):
         won = sum(1 for r in group if r["won"])
         figure.rows.append(
             [
@@ -223,7 +223,9 @@ def _by_moment(rows) -> Figure:
         f"The moment of the ask each referral followed (within {ATTRIBUTION_DAYS} days).",
         ["Moment", "Referrals", "Won", "Conversion %"],
     )
-    for key, group in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+    for key, group in sorted(
+        groups.items(), key=lambda kv: (-len(kv[1]), MOMENT_LABELS.get(kv[0], kv[0]))
+    ):
         won = sum(1 for r in group if r["won"])
         figure.rows.append([MOMENT_LABELS.get(key, key), len(group), won, _rate(won, len(group))])
     return figure
@@ -323,7 +325,9 @@ def _asks(workspace, rows, start, end) -> list[Figure]:
 
     def table(key, title, description, groups, labels, first) -> Figure:
         figure = Figure(key, title, description, [first, *measures], chart_column=8, unit="%")
-        for name, c in sorted(groups.items(), key=lambda kv: (-kv[1]["asks"], kv[0])):
+        for name, c in sorted(
+            groups.items(), key=lambda kv: (-kv[1]["asks"], labels.get(kv[0], kv[0]))
+        ):
             yes = sum(c[o] for o in POSITIVE)
             figure.rows.append(
                 [

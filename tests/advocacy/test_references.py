@@ -30,7 +30,10 @@ def ref(acme, today):
     )
     record_consent(ruth, "reference", True, "may give my name", "testimonial page")
     return references.create_reference(
-        ruth, industry="Architecture", need="Implants", blurb="Runs a 12-person studio",
+        ruth,
+        industry="Architecture",
+        need="Implants",
+        blurb="Runs a 12-person studio",
         monthly_limit=2,
     )
 
@@ -108,7 +111,9 @@ def test_accepting_needs_a_way_to_be_reached(ref, acme):
 def test_the_monthly_limit_holds(client, acme, share_url, ref):
     now = timezone.now()
     for n in range(2):
-        references.request_reference(ref, share=None, name=f"P{n}", email=f"p{n}@x.example", now=now)
+        references.request_reference(
+            ref, share=None, name=f"P{n}", email=f"p{n}@x.example", now=now
+        )
     with pytest.raises(references.ReferenceError, match="this month"):
         references.request_reference(ref, share=None, name="P3", email="p3@x.example", now=now)
     # On the page: not offered, and a forced request is refused with the reason.
@@ -171,7 +176,9 @@ def test_the_staff_page_lists_references_links_and_requests(
     alice_client, acme, ref, django_assert_max_num_queries
 ):
     references.request_reference(ref, share=None, name="Pat", email="p@x.example")
-    alice_client.post(reverse("advocacy:share_create"), {"share-label": "Acme Corp", "share-days": 30})
+    alice_client.post(
+        reverse("advocacy:share_create"), {"share-label": "Acme Corp", "share-days": 30}
+    )
     with django_assert_max_num_queries(14):
         page = alice_client.get(reverse("advocacy:references")).content.decode()
     assert "Ruth Okafor" in page and "1 of 2 requests this month" in page
