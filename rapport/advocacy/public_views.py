@@ -70,7 +70,7 @@ def public(view):
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
-        response["Cache-Control"] = f"public, max-age={testimonials.PUBLIC_MAX_AGE}"
+        response["Cache-Control"] = f"public, max-age={testimonials.public_max_age()}"
         response.cookieless = True  # rapport.middleware.PublicResponseMiddleware
         return response
 

@@ -41,9 +41,16 @@ Status = Testimonial.Status
 # Seconds a browser or a proxy may keep the feed, the widget and the wall,
 # and seconds between two fetches of an open widget: together at most a
 # minute from a withdrawal to its disappearance from every page.
-PUBLIC_MAX_AGE = getattr(settings, "RAPPORT_PUBLIC_MAX_AGE", 25)
+PUBLIC_MAX_AGE = 25
 WIDGET_REFRESH_SECONDS = 30
 WITHDRAWAL_BOUND_SECONDS = 60
+
+
+def public_max_age() -> int:
+    """RAPPORT_PUBLIC_MAX_AGE overrides it (tests set 0); never above the bound."""
+    seconds = getattr(settings, "RAPPORT_PUBLIC_MAX_AGE", PUBLIC_MAX_AGE)
+    return max(0, min(int(seconds), WITHDRAWAL_BOUND_SECONDS - WIDGET_REFRESH_SECONDS))
+
 
 NAME_CONSENT_TEXT = "{business} may show my name as: {name}."
 WITHDRAW_TEXT = "Withdrew consent to publish my words (and photo) on {business}'s pages."
