@@ -8,9 +8,9 @@ clicks — whatever the number of contacts.
 
 Attribution: a referral is credited to the latest referral ask made to the
 referrer on or before the referral's date, if within ATTRIBUTION_DAYS and
-the referral is not marked unsolicited; else it came without an ask. The value won by a referral is what the referred
-client's won or completed deals are worth, or, without deal values, what
-they have bought.
+the referral is not marked unsolicited; else it came without an ask. The
+value won by a referral is what the referred client's won or completed
+deals are worth, or, without deal values, what they have bought.
 """
 
 import csv

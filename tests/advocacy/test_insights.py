@@ -2,7 +2,6 @@
 period, and a query count that does not grow with the data."""
 
 import csv
-import datetime as dt
 import io
 from decimal import Decimal
 

@@ -33,7 +33,7 @@ def third_party_site(pages: dict[str, str]):
     """A plain HTTP server for someone else's website, on its own address."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's name)
+        def do_GET(self):
             body = pages.get(self.path.split("?")[0])
             if body is None:
                 self.send_error(404)
