@@ -157,6 +157,7 @@ class PeriodForm(forms.Form):
     end = forms.DateField(label="To", widget=DATE_INPUT, required=False)
 
     MAX_DAYS = 3 * 366
+    DEFAULT_DAYS = 365  # referrals come slowly: a year shows which words work
 
     def __init__(self, *args, today: dt.date, **kwargs):
         super().__init__(*args, **kwargs)
@@ -165,7 +166,7 @@ class PeriodForm(forms.Form):
     def clean(self):
         data = super().clean()
         end = data.get("end") or self.today
-        start = data.get("start") or end - dt.timedelta(days=89)
+        start = data.get("start") or end - dt.timedelta(days=self.DEFAULT_DAYS - 1)
         if start > end:
             raise ValidationError("The period starts after it ends.")
         if (end - start).days > self.MAX_DAYS:
@@ -176,4 +177,4 @@ class PeriodForm(forms.Form):
     def period(self) -> tuple[dt.date, dt.date]:
         if self.is_valid():
             return self.cleaned_data["start"], self.cleaned_data["end"]
-        return self.today - dt.timedelta(days=89), self.today
+        return self.today - dt.timedelta(days=self.DEFAULT_DAYS - 1), self.today
