@@ -17,6 +17,9 @@ def _fast_settings(settings, tmp_path):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = tmp_path / "media"
+    # The feed's few-second server copy would outlive a test's changes; the
+    # cache has its own tests (tests/advocacy/test_public.py).
+    settings.RAPPORT_FEED_CACHE_SECONDS = 0
 
 
 @pytest.fixture

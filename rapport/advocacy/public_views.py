@@ -11,8 +11,10 @@ changes nothing, no referrer, nothing from elsewhere, POSTs rate limited.
 
 import functools
 import json
+import threading
+import time
 
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -87,9 +89,26 @@ def _options(request) -> dict:
     return {"featured": featured, "tag": tag, "limit": limit}
 
 
+# The columns a public page reads: no moderation dates, no consent history.
+PUBLIC_FIELDS = [
+    "id",
+    "workspace_id",
+    "text",
+    "edited_text",
+    "rating",
+    "display_name",
+    "photo",
+    "consent_photo",
+    "received_on",
+    "featured",
+    "material_connection",
+    "connection_note",
+]
+
+
 def published(workspace, *, featured=False, tag="", limit=WALL_LIMIT) -> list[Testimonial]:
     """The testimonials a page may show, featured first, newest next: one query."""
-    rows = Testimonial.objects.published().filter(workspace=workspace)
+    rows = Testimonial.objects.published().filter(workspace=workspace).only(*PUBLIC_FIELDS)
     if featured:
         rows = rows.filter(featured=True)
     if tag:
@@ -117,26 +136,68 @@ def feed_item(request, workspace, testimonial) -> dict:
     }
 
 
-@require_GET
-@public
-def feed(request, slug):
-    workspace = _workspace(slug)
-    options = _options(request)
+class ShortCache:
+    """Response bodies kept a few seconds in each web process: under a burst
+    the database answers once per period, not once per request. Its period
+    counts in the minute a withdrawal may take (see testimonials.py)."""
+
+    MAX_ITEMS = 2000
+
+    def __init__(self):
+        self._items: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, key, build, *, now: float, seconds: float):
+        if seconds <= 0:
+            return build()
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = build()
+        with self._lock:
+            if len(self._items) >= self.MAX_ITEMS:
+                self._items = {k: v for k, v in self._items.items() if v[0] > now}
+            self._items[key] = (now + seconds, value)
+        return value
+
+
+feed_cache = ShortCache()
+
+
+def _feed_body(request, slug, options) -> bytes | None:
+    workspace = Workspace.objects.filter(slug=slug).only("id", "slug", "name").first()
+    if workspace is None:
+        return None
     items = [
         feed_item(request, workspace, t)
         for t in published(
             workspace, featured=options["featured"], tag=options["tag"], limit=options["limit"]
         )
     ]
-    response = JsonResponse(
-        {
-            "workspace": workspace.slug,
-            "business": workspace.name,
-            "wall": request.build_absolute_uri(reverse("advocacy:wall", args=[workspace.slug])),
-            "testimonials": items,
-        },
-        json_dumps_params={"ensure_ascii": False},
+    payload = {
+        "workspace": workspace.slug,
+        "business": workspace.name,
+        "wall": request.build_absolute_uri(reverse("advocacy:wall", args=[workspace.slug])),
+        "testimonials": items,
+    }
+    return json.dumps(payload, ensure_ascii=False).encode()
+
+
+@require_GET
+@public
+def feed(request, slug):
+    options = _options(request)
+    key = (request.get_host(), request.scheme, slug, tuple(sorted(options.items())))
+    body = feed_cache.get(
+        key,
+        lambda: _feed_body(request, slug, options),
+        now=time.monotonic(),
+        seconds=testimonials.server_cache_seconds(),
     )
+    if body is None:
+        raise Http404("No such workspace.")
+    response = HttpResponse(body, content_type="application/json")
     # The feed alone answers other origins: the widget reads it from any site.
     response["Access-Control-Allow-Origin"] = "*"
     return response

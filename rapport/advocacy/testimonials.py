@@ -7,8 +7,8 @@ The rules held here:
 - a staff edit is published only after the client approves it on their page;
 - a name is shown only as the client chose, a photo only with its own consent;
 - a material connection is disclosed next to the words (`disclosure`);
-- a withdrawal unpublishes at once; what public caches may still hold is
-  bounded by `PUBLIC_MAX_AGE` + `WIDGET_REFRESH_SECONDS` ≤ 60 seconds;
+- a withdrawal unpublishes at once; what caches may still show is bounded
+  to a minute (SERVER_CACHE_SECONDS + PUBLIC_MAX_AGE + WIDGET_REFRESH_SECONDS);
 - the review sites offered never depend on the client (`review_offer` takes
   only the workspace): no review gating.
 """
@@ -38,18 +38,28 @@ from rapport.outreach.actions import (
 
 Status = Testimonial.Status
 
-# Seconds a browser or a proxy may keep the feed, the widget and the wall,
-# and seconds between two fetches of an open widget: together at most a
-# minute from a withdrawal to its disappearance from every page.
-PUBLIC_MAX_AGE = 25
+# A withdrawal leaves every page within a minute. What may still show it:
+# the server's per-process copy of the feed (SERVER_CACHE_SECONDS), a
+# browser's or proxy's copy (PUBLIC_MAX_AGE, the Cache-Control max-age), and
+# an open widget until its next fetch (WIDGET_REFRESH_SECONDS). Together
+# they stay within WITHDRAWAL_BOUND_SECONDS, whatever the settings say.
+SERVER_CACHE_SECONDS = 5
+PUBLIC_MAX_AGE = 20
 WIDGET_REFRESH_SECONDS = 30
 WITHDRAWAL_BOUND_SECONDS = 60
 
 
+def server_cache_seconds() -> int:
+    """RAPPORT_FEED_CACHE_SECONDS overrides it (the tests set 0)."""
+    seconds = int(getattr(settings, "RAPPORT_FEED_CACHE_SECONDS", SERVER_CACHE_SECONDS))
+    return max(0, min(seconds, WITHDRAWAL_BOUND_SECONDS - WIDGET_REFRESH_SECONDS))
+
+
 def public_max_age() -> int:
-    """RAPPORT_PUBLIC_MAX_AGE overrides it (tests set 0); never above the bound."""
-    seconds = getattr(settings, "RAPPORT_PUBLIC_MAX_AGE", PUBLIC_MAX_AGE)
-    return max(0, min(int(seconds), WITHDRAWAL_BOUND_SECONDS - WIDGET_REFRESH_SECONDS))
+    """RAPPORT_PUBLIC_MAX_AGE overrides it; never past the bound."""
+    seconds = int(getattr(settings, "RAPPORT_PUBLIC_MAX_AGE", PUBLIC_MAX_AGE))
+    room = WITHDRAWAL_BOUND_SECONDS - WIDGET_REFRESH_SECONDS - server_cache_seconds()
+    return max(0, min(seconds, room))
 
 
 NAME_CONSENT_TEXT = "{business} may show my name as: {name}."
@@ -65,10 +75,17 @@ class ModerationError(ValueError):
 
 def disclosure(testimonial: Testimonial, business: str | None = None) -> str | None:
     """The words shown beside a testimonial whose giver has a material
-    connection to the business; None when there is none. The one place that
-    turns a connection into words: wall, widget and feed all call it."""
-    business = business or testimonial.workspace.name
-    connection = testimonial.material_connection
+    connection to the business; None when there is none. Wall, widget, feed
+    and the client's page all come here."""
+    return disclosure_for(
+        testimonial.material_connection,
+        testimonial.connection_note,
+        business or testimonial.workspace.name,
+    )
+
+
+def disclosure_for(connection: str, note: str, business: str) -> str | None:
+    """The one place that turns a material connection into words."""
     if connection == MaterialConnection.REWARDED:
         return f"{business} gave this client a reward (a gift or a discount)."
     if connection == MaterialConnection.EMPLOYEE:
@@ -76,7 +93,7 @@ def disclosure(testimonial: Testimonial, business: str | None = None) -> str | N
     if connection == MaterialConnection.FAMILY:
         return f"A relative or friend of someone at {business}."
     if connection == MaterialConnection.OTHER:
-        return testimonial.connection_note.strip() or f"Has a connection to {business}."
+        return note.strip() or f"Has a connection to {business}."
     return None
 
 
