@@ -40,7 +40,6 @@ def build(testimonials: int):
     from rapport.advocacy.actions import record_testimonial
     from rapport.clients.actions import changing, create_contact
     from rapport.workspaces.actions import create_workspace
-    from rapport.workspaces.models import Workspace
 
     drop()
     with transaction.atomic(), changing():

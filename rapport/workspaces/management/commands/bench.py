@@ -2,7 +2,6 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-
 BENCHES = ["agenda", "lapse", "feed"]
 
 
