@@ -219,6 +219,13 @@ LOGGING = {
     "loggers": {"rapport": {"level": os.environ.get("LOG_LEVEL", "INFO")}},
 }
 
+# The testimonial feed, widget and wall: seconds each web process keeps its
+# copy of the feed, and the Cache-Control max-age of the public responses.
+# Whatever they are set to, a withdrawn testimonial leaves every page within
+# a minute (rapport.advocacy.testimonials caps them).
+RAPPORT_FEED_CACHE_SECONDS = envint("RAPPORT_FEED_CACHE_SECONDS", "5")
+RAPPORT_PUBLIC_MAX_AGE = envint("RAPPORT_PUBLIC_MAX_AGE", "20")
+
 # Signing up creates a workspace; a private install can turn that off.
 SIGNUP_OPEN = envbool("SIGNUP_OPEN", "true")
 
