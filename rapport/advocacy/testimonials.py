@@ -519,3 +519,35 @@ def review_counts(workspace) -> dict[int, int]:
         .annotate(n=Count("id"))
         .values_list("site", "n")
     )
+
+
+# -- for Today (the agenda reads; it writes nothing) -------------------------------
+
+
+def waiting(workspace) -> dict[str, int]:
+    """What waits for the team in this loop, for Today or the digest to show:
+    {"to_moderate": testimonials with consent waiting for a decision,
+     "edits_with_client": suggested edits the client has not answered,
+     "reference_requests": requests no reference has answered}. Three counts,
+    one query each; a read."""
+    from rapport.advocacy.models import ReferenceRequest
+
+    rows = dict(
+        Testimonial.objects.filter(
+            workspace=workspace,
+            contact__erased_at=None,
+            status__in=[Status.PENDING, Status.EDIT_SUGGESTED],
+        )
+        .filter(consent_publish=True)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    return {
+        "to_moderate": rows.get(Status.PENDING, 0),
+        "edits_with_client": rows.get(Status.EDIT_SUGGESTED, 0),
+        "reference_requests": ReferenceRequest.objects.filter(
+            workspace=workspace, status=ReferenceRequest.Status.PENDING
+        ).count(),
+    }

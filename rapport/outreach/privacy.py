@@ -26,6 +26,7 @@ RELATED = [
     "asks",
     "answers",
     "testimonials",
+    "references",
     "referrals_made",
     "referrals_received",
     "referrals_given_to",
@@ -48,6 +49,7 @@ def export(contact: Contact) -> str:
                 exclude=[
                     "workspace",
                     "photo",
+                    "tags",
                     "token_hash",
                     "token_salt",
                     "unsubscribe_salt",

@@ -254,3 +254,36 @@ def test_a_thank_you_email_follows_a_testimonial_with_the_withdrawal_link(acme, 
     assert "/t/" in email.body and "withdraw consent" in email.body.lower()
     token = email.body.split("/t/")[1].split("/")[0]
     assert models.TestimonialLink.objects.by_token(token).testimonial == t
+
+
+def test_a_contacts_export_holds_their_testimonials_and_reference_profile(alice_client, ann):
+    import json
+
+    from rapport.advocacy import references
+    from rapport.clients.actions import record_consent
+
+    t = publish(ann, "Exported words")
+    testimonials.set_tags(t, ["implants"])
+    record_consent(ann, "reference", True, "yes", "test")
+    references.create_reference(ann, industry="Design")
+    data = json.loads(alice_client.get(reverse("outreach:export", args=[ann.pk])).content)
+    assert data["testimonials"][0]["text"] == "Exported words"
+    assert data["references"][0]["industry"] == "Design"
+
+
+def test_what_waits_for_the_team_is_counted_for_today(acme, ann, today):
+    from rapport.advocacy import references
+    from rapport.clients.actions import record_consent
+
+    record_testimonial(ann, "Waiting", on=today, consent_publish=True)
+    record_testimonial(ann, "Private", on=today, consent_publish=False)
+    edited = record_testimonial(ann, "Long words", on=today, consent_publish=True)
+    testimonials.suggest_edit(edited, "Short words")
+    record_consent(ann, "reference", True, "yes", "test")
+    ref = references.create_reference(ann)
+    references.request_reference(ref, share=None, name="Pat", email="p@x.example")
+    assert testimonials.waiting(acme) == {
+        "to_moderate": 1,
+        "edits_with_client": 1,
+        "reference_requests": 1,
+    }
