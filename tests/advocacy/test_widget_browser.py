@@ -91,7 +91,7 @@ def embedding_page(site, slug, *, before="") -> str:
 def shown(page) -> list[dict]:
     return page.evaluate(
         """() => {
-        const root = document.querySelector('[data-rapport-testimonials]').shadowRoot;
+        const root = document.querySelector('[data-rapport-testimonials=""]').shadowRoot;
         if (!root) return null;
         return [...root.querySelectorAll('figure')].map(f => ({
             text: f.querySelector('blockquote').textContent,
@@ -116,7 +116,9 @@ def test_the_widget_on_another_site_shows_consented_fields_and_leaves_on_withdra
     cy = factories.contact(acme, first_name="Cy")
     publish(cy, PAYLOAD, display_name=PAYLOAD)
 
-    with third_party_site({"/": embedding_page(site, acme.slug)}) as origin:
+    # A second widget on the page, named for another business's workspace.
+    other = '<div id="other" data-rapport-testimonials="someone-else"></div>'
+    with third_party_site({"/": embedding_page(site, acme.slug, before=other)}) as origin:
         context = browser.new_context()
         page = context.new_page()
         dialogs = []
@@ -129,12 +131,13 @@ def test_the_widget_on_another_site_shows_consented_fields_and_leaves_on_withdra
         page.clock.install()
         page.goto(origin + "/", timeout=TIMEOUT_MS)
         page.wait_for_function(
-            "() => document.querySelector('[data-rapport-testimonials]').shadowRoot"
+            "() => document.querySelector('[data-rapport-testimonials=\"\"]').shadowRoot"
             "?.querySelectorAll('figure').length === 3",
             timeout=TIMEOUT_MS,
         )
         items = {item["text"]: item for item in shown(page)}
         assert set(items) == {"Ann's words", "Bo's words", PAYLOAD}
+        assert page.evaluate("() => document.getElementById('other').shadowRoot") is None
         assert items["Ann's words"]["name"] == "Ann J."
         assert items["Ann's words"]["img"] is None  # a photo, but no consent to show it
         assert items["Bo's words"]["name"] == "A client"
@@ -166,7 +169,7 @@ def test_the_widget_on_another_site_shows_consented_fields_and_leaves_on_withdra
         assert items  # still shown until the next refresh…
         page.clock.run_for((testimonials.WIDGET_REFRESH_SECONDS + 1) * 1000)
         page.wait_for_function(
-            "() => document.querySelector('[data-rapport-testimonials]').shadowRoot"
+            "() => document.querySelector('[data-rapport-testimonials=\"\"]').shadowRoot"
             ".querySelectorAll('figure').length === 2",
             timeout=TIMEOUT_MS,
         )
@@ -174,7 +177,7 @@ def test_the_widget_on_another_site_shows_consented_fields_and_leaves_on_withdra
         # A fresh visit never sees them either.
         page.reload()
         page.wait_for_function(
-            "() => document.querySelector('[data-rapport-testimonials]').shadowRoot"
+            "() => document.querySelector('[data-rapport-testimonials=\"\"]').shadowRoot"
             "?.querySelectorAll('figure').length === 2",
             timeout=TIMEOUT_MS,
         )

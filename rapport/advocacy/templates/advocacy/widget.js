@@ -1,10 +1,10 @@
 /* Rapport testimonials widget for {{ slug }}.
-   <div data-rapport-testimonials data-limit="6"></div>
+   <div data-rapport-testimonials data-limit="6"></div>  (="{{ slug }}" when a page embeds several)
    <script src="…/w/{{ slug }}/widget.js" async></script>
    Text is set with textContent only (never parsed as HTML); no cookies. */
 (function () {
   "use strict";
-  var FEED = {{ feed_url|safe }}, EMBED = {{ embed_url|safe }}, EVERY = {{ refresh_ms }};
+  var SLUG = "{{ slug }}", FEED = {{ feed_url|safe }}, EMBED = {{ embed_url|safe }}, EVERY = {{ refresh_ms }};
   var ORIGIN = new URL(FEED).origin;
   var CSS = ":host{display:block;font:15px/1.5 system-ui,sans-serif;color:#1b2421}" +
     "h2{font-size:1.1rem;margin:0}p.n{color:#56625e;font-size:.85rem;margin:.1rem 0 .7rem}" +
@@ -98,7 +98,10 @@
     setInterval(function () { if (shown && document.visibilityState !== "hidden") load(); }, EVERY);
   }
 
-  var hosts = document.querySelectorAll("[data-rapport-testimonials]");
+  // Hosts named for this workspace, or unnamed ones (the usual single widget).
+  var hosts = Array.prototype.filter.call(
+    document.querySelectorAll("[data-rapport-testimonials]"),
+    function (h) { return (h.getAttribute("data-rapport-testimonials") || SLUG) === SLUG; });
   if (!hosts.length && document.currentScript) {
     var host = el("div");
     document.currentScript.parentNode.insertBefore(host, document.currentScript);
