@@ -414,6 +414,7 @@ def bar_chart(key: str, title: str, description: str, rows, unit: str = "") -> d
                 "y": y,
                 "text_y": y + BAR_HEIGHT * 0.7,
                 "width": round(BAR_WIDTH * value / top, 1),
+                "value_x": round(LABEL_WIDTH + BAR_WIDTH * value / top + 6, 1),
             }
         )
     return {

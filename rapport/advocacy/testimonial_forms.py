@@ -160,6 +160,9 @@ class PeriodForm(forms.Form):
     DEFAULT_DAYS = 365  # referrals come slowly: a year shows which words work
 
     def __init__(self, *args, today: dt.date, **kwargs):
+        kwargs.setdefault(
+            "initial", {"start": today - dt.timedelta(days=self.DEFAULT_DAYS - 1), "end": today}
+        )
         super().__init__(*args, **kwargs)
         self.today = today
 
