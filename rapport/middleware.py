@@ -45,3 +45,27 @@ class NullOriginCsrfMiddleware(CsrfViewMiddleware):
         if request.META.get("HTTP_ORIGIN") == "null":
             return True
         return super()._origin_verified(request)
+
+
+class PublicResponseMiddleware:
+    """Public, cacheable responses (the testimonial feed, the widget, the
+    wall) carry no cookie at all — not even the session middleware's
+    deletion of a stale one — so shared caches keep them and embedding
+    sites' visitors are not tracked. A view opts in by setting
+    `response.cookieless = True`. Sits above the session, CSRF and
+    messages middleware so it sees their cookies."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if getattr(response, "cookieless", False):
+            response.cookies.clear()
+            if response.has_header("Vary"):
+                kept = [v for v in response["Vary"].split(",") if v.strip().lower() != "cookie"]
+                if kept:
+                    response["Vary"] = ",".join(kept)
+                else:
+                    del response["Vary"]
+        return response

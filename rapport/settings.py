@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "rapport.middleware.PublicResponseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -240,6 +241,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
     "loggers": {"rapport": {"level": os.environ.get("LOG_LEVEL", "INFO")}},
 }
+
+# The testimonial feed, widget and wall: seconds each web process keeps its
+# copy of the feed, and the Cache-Control max-age of the public responses.
+# Whatever they are set to, a withdrawn testimonial leaves every page within
+# a minute (rapport.advocacy.testimonials caps them).
+RAPPORT_FEED_CACHE_SECONDS = envint("RAPPORT_FEED_CACHE_SECONDS", "5")
+RAPPORT_PUBLIC_MAX_AGE = envint("RAPPORT_PUBLIC_MAX_AGE", "20")
 
 # Signing up creates a workspace; a private install can turn that off.
 SIGNUP_OPEN = envbool("SIGNUP_OPEN", "true")

@@ -11,4 +11,5 @@ urlpatterns = [
     path("contacts/", include("rapport.clients.urls")),
     path("", include("rapport.outreach.urls")),
     path("", include("rapport.winback.urls")),
+    path("", include("rapport.advocacy.urls")),
 ]

@@ -17,6 +17,9 @@ def _fast_settings(settings, tmp_path):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MEDIA_ROOT = tmp_path / "media"
+    # The feed's few-second server copy would outlive a test's changes; the
+    # cache has its own tests (tests/advocacy/test_public.py).
+    settings.RAPPORT_FEED_CACHE_SECONDS = 0
 
 
 @pytest.fixture
@@ -75,7 +78,16 @@ def charlie_client(charlie, acme):
 
 @pytest.fixture
 def today(acme):
+    """Today in Acme's time zone (London)."""
     return acme.today()
+
+
+@pytest.fixture
+def bright_today(bright):
+    """Today in Bright's time zone (New York): not Acme's date between
+    midnight in London and midnight in New York, so facts of Bright's are
+    dated by it."""
+    return bright.today()
 
 
 @pytest.fixture

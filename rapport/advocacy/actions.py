@@ -104,12 +104,3 @@ def record_referral_given(contact: Contact, description: str, *, on: dt.date, by
         )
         facts_changed(contact.workspace, [contact.pk])
     return given
-
-
-def moderate_testimonial(testimonial: Testimonial, *, approve: bool) -> None:
-    """Approve or reject a testimonial for showing. Approval needs the
-    client's consent to publish: without it the words stay private."""
-    if approve and not testimonial.consent_publish:
-        raise ValueError("They did not consent to publishing; it cannot be approved for showing.")
-    testimonial.status = Testimonial.Status.APPROVED if approve else Testimonial.Status.REJECTED
-    testimonial.save(update_fields=["status"])

@@ -7,4 +7,14 @@ class AdvocacyConfig(AppConfig):
 
     def ready(self):
         # Thank-yous, referrals left waiting and gives join the agenda's rules.
-        from rapport.advocacy import rules  # noqa: F401
+        # Links to advocacy's client pages in queued emails are rebuilt when
+        # the message is sent (outreach.compose keeps no live link).
+        from rapport.advocacy import (
+            references,
+            rules,  # noqa: F401
+            testimonials,
+        )
+        from rapport.outreach.compose import register_link
+
+        register_link("testimonial", testimonials.resolve_link)
+        register_link("refrequest", references.resolve_link)

@@ -116,6 +116,13 @@ DEFAULT_SCRIPTS = [
         "published without your consent.",
     ),
     DefaultScript(
+        "ask_review",
+        "Review request",
+        "Hello {first_name},\n\nIf you have a minute, would you tell others what you think of "
+        "{business}? Whatever you write — good or bad — helps people choose, and helps us do "
+        "better.\n\nThank you,\n{me}",
+    ),
+    DefaultScript(
         "ask_more_names",
         "Ask for the other names",
         "Thank you again for introducing {referred_name}, {first_name}. People rarely know "

@@ -63,6 +63,7 @@ from rapport.clients.models import (
     StageChange,
     Tag,
 )
+from rapport.dev.demo_advocacy import showcase
 from rapport.workspaces.actions import create_workspace
 from rapport.workspaces.models import Membership, Role, Workspace
 
@@ -1253,6 +1254,7 @@ def build_dental(*, patients: int = 500, seed: int = 1183) -> Summary:
         with changing():
             _Dental(workspace, owner, staff, seed, patients).build()
         store.refresh(workspace)
+        showcase(workspace, kind="dental", seed=seed)
     return _summary(workspace, started)
 
 
@@ -1730,6 +1732,7 @@ def build_consulting(*, clients: int = 80, seed: int = 2090) -> Summary:
         with changing():
             _Consulting(workspace, owner, staff, seed, clients).build()
         store.refresh(workspace)
+        showcase(workspace, kind="consulting", seed=seed)
     return _summary(workspace, started)
 
 

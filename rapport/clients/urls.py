@@ -21,9 +21,6 @@ urlpatterns = [
     path("<int:pk>/testimonials/", views.add_testimonial, name="add_testimonial"),
     path("issues/<int:pk>/resolve/", views.resolve_issue, name="resolve_issue"),
     path("deals/<int:pk>/", views.update_deal, name="update_deal"),
-    path(
-        "testimonials/<int:pk>/moderate/", views.moderate_testimonial, name="moderate_testimonial"
-    ),
     path("import/", imports_views.import_upload, name="import"),
     path("import/<str:batch>/", imports_views.import_preview, name="import_preview"),
 ]

@@ -372,23 +372,6 @@ def add_referral_given(request, contact):
     return _done(request, contact, "Recorded: we gave them a referral.")
 
 
-@workspace_required
-@require_POST
-def moderate_testimonial(request, pk):
-    from rapport.advocacy.actions import moderate_testimonial as moderate
-    from rapport.advocacy.models import Testimonial
-
-    testimonial = get_in_workspace(
-        Testimonial.objects.select_related("contact"), request.workspace, pk=pk
-    )
-    try:
-        moderate(testimonial, approve=request.POST.get("decision") == "approve")
-        messages.success(request, f"Testimonial {testimonial.get_status_display().lower()}.")
-    except ValueError as error:
-        messages.error(request, str(error))
-    return _done(request, testimonial.contact, "")
-
-
 @_contact_post
 def add_testimonial(request, contact):
     form = TestimonialForm(request.POST)

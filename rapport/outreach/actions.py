@@ -20,6 +20,7 @@ from rapport.clients.actions import (
 from rapport.clients.models import Contact, Permission, PermissionKind
 from rapport.outreach import compose
 from rapport.outreach.models import (
+    SCRIPT_FOR_KIND,
     Ask,
     AskKind,
     OutboundMessage,
@@ -36,6 +37,7 @@ CONSENT_PUBLISH_TEXT = (
     "{business} may publish my words, with my name shown as I chose above, on its website "
     "and in its materials."
 )
+CONSENT_PHOTO_TEXT = "{business} may show my photo next to my words."
 CONSENT_REFERENCE_TEXT = (
     "{business} may give my name to people considering working with them, so they can ask "
     "me about my experience."
@@ -54,10 +56,20 @@ def start_ask(
     issue=None,
     outcome: str = Outcome.PENDING,
     note: str = "",
+    script_key: str = "",
+    moment: str = "",
 ) -> Ask:
     """Record an ask; with a client page (email, SMS, QR/link) it gets a
-    token. An ask made in person or by phone is recorded with its outcome."""
+    token. An ask made in person or by phone is recorded with its outcome.
+
+    The script and the moment are kept for the insights; when the caller
+    does not know them they are read from the contact's agenda item for this
+    kind of ask (the one Today showed), else the kind's default script."""
     workspace = contact.workspace
+    if not script_key or not moment:
+        item_script, item_moment = _agenda_context(contact, kind)
+        script_key = script_key or item_script or SCRIPT_FOR_KIND.get(kind, "")
+        moment = moment or item_moment
     with changing():
         ask = Ask(
             workspace=workspace,
@@ -72,6 +84,8 @@ def start_ask(
             outcome=outcome,
             outcome_at=None if outcome == Outcome.PENDING else timezone.now(),
             note=note,
+            script_key=script_key[:40],
+            moment=moment[:24],
         )
         if page:
             ask.open_page()
@@ -83,6 +97,26 @@ def start_ask(
             ask.save(update_fields=["token_hash"])
         facts_changed(workspace, [contact.pk])
     return ask
+
+
+def _agenda_context(contact: Contact, kind: str) -> tuple[str, str]:
+    """(script key, first moment) of the contact's current agenda item that
+    proposes this kind of ask, or ("", "")."""
+    from rapport.agenda.models import ASK_ACTIONS, AgendaItem
+
+    actions_for_kind = [action for action, k in ASK_ACTIONS.items() if k == kind]
+    if not actions_for_kind:
+        return "", ""
+    item = (
+        AgendaItem.objects.filter(contact=contact, action__in=actions_for_kind)
+        .order_by("-priority", "id")
+        .values("script_key", "moments")
+        .first()
+    )
+    if item is None:
+        return "", ""
+    moments = item["moments"] or []
+    return item["script_key"] or "", (moments[0] if moments else "")
 
 
 def record_outcome(ask: Ask, outcome: str) -> None:
@@ -123,7 +157,13 @@ def answer_testimonial(
     consent_publish: bool,
     consent_reference: bool,
     photo=None,
+    consent_photo: bool = False,
 ):
+    """The testimonial page: the words, the consents (each recorded with its
+    exact words), and a thank-you email carrying the link to change or
+    withdraw consent later."""
+    from rapport.advocacy.testimonials import thank_for_testimonial
+
     contact = ask.contact
     business = ask.workspace.name
     with changing():
@@ -137,17 +177,22 @@ def answer_testimonial(
             display_name=display_name,
             consent_publish=consent_publish,
             consent_reference=consent_reference,
+            consent_photo=bool(photo is not None and consent_photo and consent_publish),
             unsolicited=False,
         )
         if photo is not None:
             testimonial.photo.save(photo.name, photo, save=True)
-        for channel, granted, words in (
+        consents = [
             ("publish", consent_publish, CONSENT_PUBLISH_TEXT),
             ("reference", consent_reference, CONSENT_REFERENCE_TEXT),
-        ):
+        ]
+        if photo is not None:
+            consents.append(("publish", testimonial.consent_photo, CONSENT_PHOTO_TEXT))
+        for channel, granted, words in consents:
             record_consent(
                 contact, channel, granted, words.format(business=business), "testimonial page"
             )
+        thank_for_testimonial(testimonial)
         ask.outcome, ask.outcome_at = Outcome.YES, timezone.now()
         ask.save(update_fields=["outcome", "outcome_at"])
     return testimonial

@@ -8,6 +8,7 @@ postal address and an unsubscribe link, in a text and an HTML part.
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
@@ -31,8 +32,34 @@ def page_url(ask) -> str:
     return absolute(reverse("outreach:page", args=[ask.token()]))
 
 
-def links_for(message: OutboundMessage) -> dict[str, str]:
+# Links of other apps' pages (a client's testimonial page, a reference's
+# answer page) travel as "[[link:<purpose>:<pk>]]" and are rebuilt at send
+# time by the resolver the app registered for the purpose: a function
+# (workspace, pk) -> absolute URL, or None when the page is gone.
+LINK_MARKER = re.compile(r"\[\[link:(\w+):(\d+)\]\]")
+LINK_GONE = "(this link is no longer available)"
+_link_resolvers: dict[str, Callable[..., str | None]] = {}
+
+
+def register_link(purpose: str, resolver: Callable[..., str | None]) -> None:
+    _link_resolvers[purpose] = resolver
+
+
+def link_marker(purpose: str, pk: int) -> str:
+    return f"[[link:{purpose}:{pk}]]"
+
+
+def _registered_links(message: OutboundMessage) -> dict[str, str]:
     links = {}
+    for match in LINK_MARKER.finditer(f"{message.body_text}\n{message.body_html}"):
+        resolver = _link_resolvers.get(match.group(1))
+        url = resolver(message.workspace, int(match.group(2))) if resolver else None
+        links[match.group(0)] = url or LINK_GONE
+    return links
+
+
+def links_for(message: OutboundMessage) -> dict[str, str]:
+    links = _registered_links(message)
     if message.ask_id and message.ask.token_salt:
         links[PAGE_LINK] = page_url(message.ask)
     if message.unsubscribe_salt:
@@ -129,6 +156,7 @@ BUTTON_FOR_PAGE = {
     "questionnaire": "Answer two questions",
     "later": "Choose a date",
     "fixed": "Tell us",
+    "reviews": "Leave a review",
 }
 
 

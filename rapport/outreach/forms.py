@@ -5,7 +5,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import InMemoryUploadedFile
 
-from rapport.outreach.actions import CONSENT_PUBLISH_TEXT, CONSENT_REFERENCE_TEXT
+from rapport.outreach.actions import (
+    CONSENT_PHOTO_TEXT,
+    CONSENT_PUBLISH_TEXT,
+    CONSENT_REFERENCE_TEXT,
+)
 
 NAME_ROWS = 6
 PHOTO_MAX_BYTES = 8 * 1024 * 1024
@@ -111,11 +115,13 @@ class TestimonialForm(forms.Form):
     consent_publish = forms.BooleanField(required=False)
     consent_reference = forms.BooleanField(required=False)
     photo = forms.FileField(label="A photo (optional)", required=False)
+    consent_photo = forms.BooleanField(required=False)
 
     def __init__(self, *args, business: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["consent_publish"].label = CONSENT_PUBLISH_TEXT.format(business=business)
         self.fields["consent_reference"].label = CONSENT_REFERENCE_TEXT.format(business=business)
+        self.fields["consent_photo"].label = CONSENT_PHOTO_TEXT.format(business=business)
 
     def clean_photo(self):
         """Validated and re-encoded: only a real image is kept, stripped of its

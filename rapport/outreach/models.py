@@ -35,6 +35,9 @@ class AskKind(models.TextChoices):
     # "Is it fixed for you?" after a service recovery: not an ask for a
     # favour, so it counts against no cooldown either.
     RECOVERY = "recovery", "Is it fixed?"
+    # A review on a public site (Google, Yelp, …): the same links for every
+    # client asked, whatever they think of us — never gated on a rating.
+    REVIEW = "review", "Review on a public site"
 
 
 # Messages go by email or SMS: the channels consent and suppression are kept for.
@@ -62,6 +65,18 @@ PAGE_FOR_KIND = {
     AskKind.REACTIVATION: "questionnaire",
     AskKind.PERMISSION: "later",
     AskKind.RECOVERY: "fixed",
+    AskKind.REVIEW: "reviews",
+}
+
+# The script each kind of ask starts from when no agenda item says otherwise.
+SCRIPT_FOR_KIND = {
+    AskKind.REFERRAL: "point_of_sale",
+    AskKind.TESTIMONIAL: "ask_testimonial",
+    AskKind.FEEDBACK: "feedback",
+    AskKind.REACTIVATION: "reactivation",
+    AskKind.PERMISSION: "upfront_contract",
+    AskKind.RECOVERY: "recovery_confirm",
+    AskKind.REVIEW: "ask_review",
 }
 
 
@@ -101,6 +116,10 @@ class Ask(WorkspaceOwned):
     issue = models.ForeignKey(
         "clients.Issue", null=True, blank=True, on_delete=models.CASCADE, related_name="asks"
     )
+    # Which words and which occasion: what the insights count ("which words
+    # work"). The script's key, not its text, so edits keep their history.
+    script_key = models.CharField(max_length=40, blank=True)
+    moment = models.CharField(max_length=24, blank=True)
 
     objects = AskQuerySet.as_manager()
 
@@ -255,6 +274,7 @@ class OutboundMessage(WorkspaceOwned):
         DIGEST = "digest", "Morning digest"
         NOTICE = "notice", "Notice to the team"
         CONFIRMATION = "confirmation", "Confirmation to a client"
+        REFERENCE = "reference", "Reference request"
 
     class Failure(models.TextChoices):
         """Whose fault a failed message was: only the recipient's own

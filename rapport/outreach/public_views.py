@@ -121,6 +121,7 @@ def page(request, token):
         "testimonial": _testimonial,
         "questionnaire": _questionnaire,
         "fixed": _fixed,
+        "reviews": _reviews,
     }.get(ask.page)
     if handler is None:
         return redirect("outreach:later", token=token)
@@ -138,12 +139,21 @@ def _render(request, ask, template, form, token, status=200):
     return TemplateResponse(request, template, context, status=status if not form.errors else 422)
 
 
-def _thanks(request, ask, text):
-    return TemplateResponse(
-        request,
-        "outreach/public/thanks.html",
-        {"workspace": ask.workspace, "contact": ask.contact, "text": text},
-    )
+def _thanks(request, ask, text, *, reviews=False, testimonial=None):
+    """The thank-you page. With `reviews`, the workspace's review sites — the
+    same for every client, whatever they answered (no review gating)."""
+    from rapport.advocacy import testimonials
+
+    context = {"workspace": ask.workspace, "contact": ask.contact, "text": text}
+    if reviews:
+        placement = "thanks" if testimonial else "answers"
+        context["review_sites"] = [
+            (site, testimonials.review_url(site, placement, testimonials.ask_reference(ask)))
+            for site in testimonials.review_offer(ask.workspace)
+        ]
+    if testimonial is not None:
+        context["testimonial_url"] = testimonials.page_url(testimonials.new_link(testimonial))
+    return TemplateResponse(request, "outreach/public/thanks.html", context)
 
 
 def _names(request, ask, token):
@@ -169,7 +179,7 @@ def _testimonial(request, ask, token):
         data = form.cleaned_data
         contact = ask.contact
         try:
-            actions.answer_testimonial(
+            testimonial = actions.answer_testimonial(
                 ask,
                 text=data["text"],
                 rating=data["rating"],
@@ -177,10 +187,17 @@ def _testimonial(request, ask, token):
                 consent_publish=data["consent_publish"],
                 consent_reference=data["consent_reference"],
                 photo=data["photo"],
+                consent_photo=data["consent_photo"],
             )
         except actions.AlreadyAnswered:
             return _answered(request, ask)
-        return _thanks(request, ask, "Thank you for your kind words. They mean a great deal to us.")
+        return _thanks(
+            request,
+            ask,
+            "Thank you for your kind words. They mean a great deal to us.",
+            reviews=True,
+            testimonial=testimonial,
+        )
     return _render(request, ask, "outreach/public/testimonial.html", form, token)
 
 
@@ -203,8 +220,27 @@ def _questionnaire(request, ask, token):
             if answer.band == "detractor"
             else "Thank you for taking the time; your answers help us do better."
         )
-        return _thanks(request, ask, text)
+        return _thanks(request, ask, text, reviews=True)
     return _render(request, ask, "outreach/public/questionnaire.html", form, token)
+
+
+def _reviews(request, ask, token):
+    """A review request: the review sites, each link counted when clicked.
+    Only a click answers it; opening the page changes nothing."""
+    from rapport.advocacy import testimonials
+
+    reference = testimonials.ask_reference(ask)
+    context = {
+        "workspace": ask.workspace,
+        "ask": ask,
+        "contact": ask.contact,
+        "token": token,
+        "review_sites": [
+            (site, testimonials.review_url(site, "request", reference))
+            for site in testimonials.review_offer(ask.workspace)
+        ],
+    }
+    return TemplateResponse(request, "outreach/public/reviews.html", context)
 
 
 def _fixed(request, ask, token):

@@ -16,7 +16,6 @@ urlpatterns = [
     path("agenda/winback-batch/", views.winback_batch, name="winback_batch"),
     path("outbox/", views.outbox, name="outbox"),
     path("outbox/<int:pk>/retry/", views.retry, name="retry"),
-    path("testimonials/<int:pk>/photo/", views.testimonial_photo, name="testimonial_photo"),
     path("brand/<int:workspace_id>/logo/", views.logo, name="logo"),
     # The client's side: no login, a token each.
     path("c/<str:token>/", public_views.page, name="page"),

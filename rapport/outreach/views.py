@@ -26,17 +26,16 @@ from rapport.clients.models import ConsentRecord, Contact
 from rapport.kinds import Channel
 from rapport.lib import phones
 from rapport.outreach import actions, automation, compose, privacy
-from rapport.outreach.models import Ask, AskKind, OutboundMessage, Outcome, Suppression
+from rapport.outreach.models import (
+    SCRIPT_FOR_KIND,
+    Ask,
+    AskKind,
+    OutboundMessage,
+    Outcome,
+    Suppression,
+)
 from rapport.workspaces.access import get_in_workspace, owner_required, workspace_required
 
-SCRIPT_FOR_KIND = {
-    AskKind.REFERRAL: "point_of_sale",
-    AskKind.TESTIMONIAL: "ask_testimonial",
-    AskKind.FEEDBACK: "feedback",
-    AskKind.REACTIVATION: "reactivation",
-    AskKind.PERMISSION: "upfront_contract",
-    AskKind.RECOVERY: "recovery_confirm",
-}
 SUBJECT_FOR_KIND = {
     AskKind.REFERRAL: "A small favour, {first_name}?",
     AskKind.TESTIMONIAL: "Would you share a few words, {first_name}?",
@@ -44,6 +43,7 @@ SUBJECT_FOR_KIND = {
     AskKind.REACTIVATION: "We miss you, {first_name}",
     AskKind.PERMISSION: "Thank you for choosing {business}",
     AskKind.RECOVERY: "Is it fixed for you, {first_name}?",
+    AskKind.REVIEW: "Would you review {business}, {first_name}?",
 }
 
 
@@ -192,6 +192,7 @@ def compose_ask(request, pk, channel):
                 script=data["body"],
                 by=request.user,
                 issue=issue if data["kind"] == AskKind.RECOVERY else None,
+                **_ask_context(item, data["kind"]),
             )
             if channel == Channel.EMAIL:
                 compose.ask_email(
@@ -224,6 +225,16 @@ def compose_ask(request, pk, channel):
     return TemplateResponse(
         request, "outreach/compose.html", context, status=422 if form.errors else 200
     )
+
+
+def _ask_context(item, kind: str) -> dict[str, str]:
+    """The script and moment an ask came from, for the insights."""
+    if item is None or ask_kind_for(item) != kind:
+        return {"script_key": SCRIPT_FOR_KIND[kind], "moment": ""}
+    return {
+        "script_key": item.script_key or SCRIPT_FOR_KIND[kind],
+        "moment": item.moments[0] if item.moments else "",
+    }
 
 
 def _preview(workspace, data, channel) -> dict:
@@ -347,17 +358,6 @@ def erase_contact(request, pk):
     return TemplateResponse(
         request, "outreach/erase.html", {"contact": contact, "wrong": wrong, "nav": "contacts"}
     )
-
-
-@workspace_required
-def testimonial_photo(request, pk):
-    """Photos are private until published: only the workspace's members see them."""
-    from rapport.advocacy.models import Testimonial
-
-    testimonial = get_in_workspace(Testimonial.objects.all(), request.workspace, pk=pk)
-    if not testimonial.photo:
-        raise Http404("No photo.")
-    return FileResponse(testimonial.photo.open("rb"), content_type="image/jpeg")
 
 
 def logo(request, workspace_id):

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from rapport.agenda import engine
+from rapport.agenda import engine, store
 from rapport.agenda.models import AgendaItem
 from rapport.agenda.text import detect
 from rapport.clients import demo
@@ -166,3 +166,36 @@ def test_each_note_reads_as_the_moment_it_was_written_for(kind, texts):
             if set(found := detect(demo._say(text, female))) != expected
         }
         assert not misread
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("slug", SLUGS)
+def test_the_demo_wall_widget_references_and_insights_show_something(built, client, slug):
+    from django.urls import reverse
+
+    from rapport.advocacy import insights, references
+    from rapport.advocacy.models import ReviewSite
+
+    workspace = Workspace.objects.get(slug=slug)
+    feed = client.get(reverse("advocacy:feed", args=[slug])).json()["testimonials"]
+    assert len(feed) >= 3 and all(item["name"] for item in feed[:2])
+    assert feed[0]["featured"]
+    wall = client.get(reverse("advocacy:wall", args=[slug])).content.decode()
+    assert "What our clients say" in wall and feed[0]["text"][:30] in wall
+    assert ReviewSite.objects.filter(workspace=workspace, active=True).count() >= 2
+    assert references.listed(workspace)
+    report = insights.build(
+        workspace, workspace.today() - dt.timedelta(days=364), workspace.today()
+    )
+    scripts = report.figure("asks_by_script").rows
+    assert len(scripts) >= 3 and len({row[-1] for row in scripts}) > 1  # the words differ
+    assert report.figure("by_moment").rows
+
+
+@pytest.mark.django_db
+def test_the_demos_past_asks_leave_todays_agenda_as_it_was(built):
+    workspace = Workspace.objects.get(slug=demo.DENTAL_SLUG)
+    before = sorted(AgendaItem.objects.filter(workspace=workspace).values_list("key", "action"))
+    store.refresh(workspace)
+    after = sorted(AgendaItem.objects.filter(workspace=workspace).values_list("key", "action"))
+    assert after == before

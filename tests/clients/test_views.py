@@ -235,24 +235,3 @@ def test_user_text_is_escaped_everywhere(alice_client, acme, today):
         page = alice_client.get(url).content.decode()
         assert payload not in page, url
         assert "&lt;script&gt;" in page, url
-
-
-def test_testimonials_are_moderated_and_only_published_with_consent(alice_client, acme, today):
-    from rapport.advocacy.actions import record_testimonial
-
-    ann = factories.client_with_history(acme, today)
-    private = record_testimonial(ann, "Kind words", on=today, consent_publish=False)
-    public = record_testimonial(ann, "Wonderful team", on=today, consent_publish=True)
-    page = alice_client.get(reverse("clients:detail", args=[ann.pk])).content.decode()
-    assert page.count("Approve for showing") == 1
-    url = reverse("clients:moderate_testimonial", args=[private.pk])
-    alice_client.post(url, {"decision": "approve"})
-    private.refresh_from_db()
-    assert private.status == "pending"  # no consent: it cannot be approved
-    alice_client.post(
-        reverse("clients:moderate_testimonial", args=[public.pk]), {"decision": "approve"}
-    )
-    alice_client.post(url, {"decision": "reject"})
-    public.refresh_from_db()
-    private.refresh_from_db()
-    assert (public.status, private.status) == ("approved", "rejected")

@@ -63,6 +63,11 @@ NOT_A_PLACE_FOR_PEOPLE = {
     ("outreach.outboundmessage", "claimed_by"): "host:pid of a worker",
     ("outreach.outboundmessage", "provider_id"): "the provider's id",
     ("outreach.webhookevent", "event_id"): "the provider's event id",
+    ("outreach.ask", "script_key"): "a script's name",
+    ("outreach.ask", "moment"): "a moment kind",
+    ("advocacy.testimonialtag", "name"): "a label of the workspace's",
+    ("advocacy.reviewsite", "url"): "the business's own page on a review site",
+    ("advocacy.reviewsite", "label"): "the button's words for that page",
 }
 
 
@@ -105,6 +110,23 @@ def seeded(acme, alice, bob, bright, today):
         display_name=NAME,
     )  # fmt: skip
     testimonial.photo.save("zelda.jpg", ContentFile(PHOTO), save=True)
+    advocacy.Testimonial.objects.filter(pk=testimonial.pk).update(
+        edited_text=f"Lovely, says {NAME}",
+        suggested_text=f"Lovely — {NAME}, Leeds",
+        connection_note=f"{NAME} works here on Saturdays",
+    )
+    # She is a reference, and (under her own name) a prospect asking for one.
+    from rapport.advocacy import references
+
+    record_consent(zelda, "reference", True, f"May give {NAME}'s name", "app")
+    reference = references.create_reference(
+        zelda, industry=f"{NAME}'s trade", need=f"{NAME} needed implants", blurb=f"Ask {NAME}"
+    )
+    share, _ = references.new_share(acme, f"For {NAME}")
+    references.request_reference(
+        reference, share=share, name=NAME, email=EMAIL, phone=PHONE,
+        company=f"{NAME} Ltd", message=f"Hello, {NAME} here",
+    )  # fmt: skip
     ReferralGiven.objects.create(
         workspace=acme, contact=zelda, given_on=today, description=f"Plumber for {NAME}"
     )

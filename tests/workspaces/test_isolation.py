@@ -23,7 +23,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def theirs(bright, bob, today):
+def theirs(bright, bob, bright_today):
+    today = bright_today
     """One of every kind of object, in Bob's workspace."""
     ann = factories.client_with_history(bright, today)
     factories.activity(ann, today, signals=["praise"])
@@ -51,8 +52,22 @@ def theirs(bright, bob, today):
         idempotency_key="iso-test",
         status="failed",
     )
-    testimonial = record_testimonial(ann, "Great", on=today)
+    testimonial = record_testimonial(
+        ann, "Bright words", on=today, consent_publish=True, display_name="Ann J."
+    )
     testimonial.photo.save("p.jpg", ContentFile(b"\xff\xd8\xff"), save=True)
+    from rapport.advocacy import references, testimonials
+    from rapport.clients.actions import record_consent
+
+    testimonials.approve(testimonial)
+    advocacy.Testimonial.objects.filter(pk=testimonial.pk).update(consent_photo=True)
+    testimonial.refresh_from_db()
+    site = advocacy.ReviewSite.objects.create(
+        workspace=bright, platform="avvo", url="https://www.avvo.com/bright"
+    )
+    record_consent(ann, "reference", True, "may give my name", "test")
+    reference = references.create_reference(ann, industry="Law")
+    share, _ = references.new_share(bright, "Prospect")
     return {
         "contact": ann,
         "issue": issue,
@@ -66,6 +81,9 @@ def theirs(bright, bob, today):
         "reactivate_item": AgendaItem.objects.get(workspace=bright, action="reactivate"),
         "message": message,
         "testimonial": testimonial,
+        "review_site": site,
+        "reference": reference,
+        "share": share,
     }
 
 
@@ -131,8 +149,23 @@ CASES = {
     "outreach:erase": ("post", C, {"confirm": "Ann Jones"}),
     "outreach:card": ("get", "ask", {}),
     "outreach:retry": ("post", "message", {}),
-    "outreach:testimonial_photo": ("get", "testimonial", {}),
-    "clients:moderate_testimonial": ("post", "testimonial", {"decision": "reject"}),
+    "advocacy:testimonial_photo": ("get", "testimonial", {}),
+    "advocacy:moderate": ("post", "testimonial", {"action": "reject"}),
+    "advocacy:review_site_edit": ("post", "review_site", {"delete": "1"}),
+    "advocacy:reference_edit": ("post", "reference", {"delete": "1"}),
+    "advocacy:share_revoke": ("post", "share", {}),
+}
+
+# Public pages of a workspace, reached by its slug: a slug shows that
+# workspace's published words and nothing of another's
+# (test_a_workspaces_public_pages_show_nothing_of_another).
+PUBLIC_BY_SLUG = {
+    "advocacy:wall": None,
+    "advocacy:feed": None,
+    "advocacy:widget": None,
+    "advocacy:embed": None,
+    "advocacy:public_photo": "testimonial",
+    "advocacy:review_go": "review_site",
 }
 
 EXEMPT = {
@@ -151,6 +184,12 @@ EXEMPT = {
     "outreach:logo": "public by design: a workspace's logo brands its client pages",
     "outreach:calendar_feed": "private calendar feed, no login, by unguessable token; isolation "
     "and revocation tested in tests/outreach/test_calendar.py",
+    "advocacy:client_testimonial": "the client's testimonial page, by unguessable token "
+    "(tests/advocacy/test_moderation.py)",
+    "advocacy:references_public": "the prospects' page, by unguessable share token "
+    "(tests/advocacy/test_references.py)",
+    "advocacy:reference_answer": "the reference's answer page, by unguessable token "
+    "(tests/advocacy/test_references.py)",
 }
 
 
@@ -169,9 +208,10 @@ def _routes(resolver=None, prefix=""):
 def test_every_route_with_an_object_id_is_covered():
     with_params = {name for name, p in _routes() if p.pattern.converters}
     assert with_params, "the resolver walk found no routes"
-    missing = with_params - set(CASES) - set(EXEMPT)
+    covered = set(CASES) | set(EXEMPT) | set(PUBLIC_BY_SLUG)
+    missing = with_params - covered
     assert not missing, f"routes taking an id without an isolation case: {sorted(missing)}"
-    assert not (set(CASES) | set(EXEMPT)) - with_params, "stale names in CASES/EXEMPT"
+    assert not covered - with_params, "stale names in CASES/EXEMPT/PUBLIC_BY_SLUG"
 
 
 def _snapshot(workspace):
@@ -189,8 +229,14 @@ def _snapshot(workspace):
         "items": AgendaItem.objects.filter(workspace=workspace).count(),
         "testimonials": list(
             advocacy.Testimonial.objects.filter(workspace=workspace).values_list(
-                "status", flat=True
+                "status", "featured", "material_connection"
             )
+        ),
+        "review_sites": advocacy.ReviewSite.objects.filter(workspace=workspace).count(),
+        "review_clicks": advocacy.ReviewClick.objects.filter(workspace=workspace).count(),
+        "references": advocacy.Reference.objects.filter(workspace=workspace).count(),
+        "shares": list(
+            advocacy.ReferenceShare.objects.filter(workspace=workspace).values_list("revoked_at")
         ),
     }
 
@@ -215,6 +261,24 @@ def test_a_member_of_another_workspace_gets_404(name, alice_client, bright, thei
     # And the same request with htmx headers learns nothing more.
     response = getattr(alice_client, method)(url, data, HTTP_HX_REQUEST="true")
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC_BY_SLUG))
+def test_a_workspaces_public_pages_show_nothing_of_another(name, client, acme, bright, theirs):
+    key = PUBLIC_BY_SLUG[name]
+    args = [acme.slug] + ([theirs[key].pk] if key else [])
+    before = _snapshot(bright)
+    response = client.get(reverse(name, args=args))
+    if key:
+        # Another workspace's photo or review link under this slug: not found.
+        assert response.status_code == 404, name
+    else:
+        assert response.status_code == 200, name
+        assert b"Bright" not in response.content, name
+    assert _snapshot(bright) == before
+    if key:  # while under its own slug it is there
+        own = client.get(reverse(name, args=[bright.slug, theirs[key].pk]))
+        assert own.status_code in (200, 302), name
 
 
 def test_the_owner_reaches_their_own_objects(bob_client, theirs):

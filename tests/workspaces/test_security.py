@@ -52,6 +52,10 @@ def ours(acme, alice, today):
     lapsed = factories.contact(acme, first_name="Lapsed")
     factories.purchases(lapsed, [today - dt.timedelta(days=200 + 60 * k) for k in range(4)])
     store.refresh(acme, today)
+    from rapport.advocacy import references
+    from rapport.clients.actions import record_consent
+
+    record_consent(ann, "reference", True, "may give my name", "test")
     return {
         "contact": ann,
         "issue": actions.open_issue(ann, "x", opened_on=today),
@@ -76,6 +80,11 @@ def ours(acme, alice, today):
             idempotency_key="csrf-test",
             status="failed",
         ),
+        "review_site": advocacy.ReviewSite.objects.create(
+            workspace=acme, platform="google", url="https://g.page/r/acme/review"
+        ),
+        "reference": references.create_reference(ann),
+        "share": references.new_share(acme, "Prospect")[0],
     }
 
 
