@@ -1,0 +1,161 @@
+"""What the learned layer sees of a sentence: hashed character and word n-grams, the rule
+layer's own reading, and (as an alternative measured in the docs) static word embeddings.
+
+Hashing keeps the model free of a vocabulary file: an n-gram's column is the CRC-32 of its
+text, which is the same on every machine and every run (Python's ``hash`` is not).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Sequence
+from functools import cache
+
+import numpy as np
+
+from rapport.agenda.reading import rules
+from rapport.agenda.reading.kinds import TEXT_KINDS
+
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "`": "'"})
+_DIGITS = re.compile(r"\d")
+_TOKEN = re.compile(r"[a-z0']+|[^\sa-z0']")
+_SPACES = re.compile(r"\s+")
+
+CHAR_NGRAMS = (2, 5)  # inclusive range, within word boundaries (like scikit-learn's char_wb)
+WORD_NGRAMS = (1, 2)
+
+
+def normalise(text: str) -> str:
+    """Lower case, straight quotes, every digit a 0 (amounts and dates carry no kind)."""
+    return _SPACES.sub(" ", _DIGITS.sub("0", text.translate(_APOSTROPHES).lower())).strip()
+
+
+def ngrams(text: str) -> list[str]:
+    """Character n-grams of each padded word, then word n-grams (prefixed so they differ)."""
+    tokens = _TOKEN.findall(normalise(text))
+    grams: list[str] = []
+    low, high = CHAR_NGRAMS
+    for token in tokens:
+        padded = f" {token} "
+        for n in range(low, high + 1):
+            grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+            if n >= len(padded):
+                break
+    low, high = WORD_NGRAMS
+    for n in range(low, high + 1):
+        grams.extend("w:" + " ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    return grams
+
+
+def hashed(text: str, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices and values of a sentence's n-gram vector: 1 + log(count), unit length."""
+    counts: dict[int, int] = {}
+    for gram in ngrams(text):
+        column = zlib.crc32(gram.encode()) % n_features
+        counts[column] = counts.get(column, 0) + 1
+    if not counts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+    values = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
+    values /= np.linalg.norm(values)
+    order = np.argsort(columns)
+    return columns[order], values[order].astype(np.float32)
+
+
+# --- what the rules read, as features ---------------------------------------------------------
+
+RULE_FEATURES: tuple[str, ...] = (
+    *(f"rule:{kind}" for kind in TEXT_KINDS),
+    "question",
+    "conditional",
+    "condition",
+    "hedged",
+    "vader_positive",
+    "vader_negative",
+    "clause_negative",
+)
+
+
+def rule_vector(text: str) -> np.ndarray:
+    """The rule layer's reading of a text as numbers: which kinds it found (any sentence),
+    its question/condition/hedge flags, and VADER's tone of the whole and of the worst clause."""
+    vector = np.zeros(len(RULE_FEATURES), dtype=np.float32)
+    sentences = rules.split_sentences(text[: rules.MAX_INPUT_CHARS])
+    if not sentences:
+        return vector
+    n_kinds = len(TEXT_KINDS)
+    worst_clause = 0.0
+    for sentence in sentences:
+        for kind in rules.sentence_kinds(sentence):
+            vector[TEXT_KINDS.index(kind)] = 1.0
+        vector[n_kinds] = max(vector[n_kinds], float(sentence.is_question))
+        vector[n_kinds + 1] = max(vector[n_kinds + 1], float(sentence.is_conditional))
+        vector[n_kinds + 2] = max(vector[n_kinds + 2], float(sentence.has_condition))
+        vector[n_kinds + 3] = max(vector[n_kinds + 3], float(sentence.is_hedged))
+        for begin, end in sentence.clauses:
+            worst_clause = min(worst_clause, rules.compound(sentence.text[begin:end]))
+    whole = rules.compound(" ".join(sentence.text for sentence in sentences))
+    vector[n_kinds + 4] = max(whole, 0.0)
+    vector[n_kinds + 5] = max(-whole, 0.0)
+    vector[n_kinds + 6] = -worst_clause
+    return vector
+
+
+def design_matrix(texts: Sequence[str], n_features: int, *, with_rules: bool = True):
+    """A CSR matrix of the n-gram vectors, with the rule features in the last columns."""
+    from scipy import sparse
+
+    indptr = [0]
+    indices: list[np.ndarray] = []
+    data: list[np.ndarray] = []
+    extra = len(RULE_FEATURES) if with_rules else 0
+    for text in texts:
+        columns, values = hashed(text, n_features)
+        if with_rules:
+            columns = np.concatenate([columns, n_features + np.arange(extra)])
+            values = np.concatenate([values, rule_vector(text)])
+        indices.append(columns)
+        data.append(values)
+        indptr.append(indptr[-1] + len(columns))
+    return sparse.csr_matrix(
+        (
+            np.concatenate(data) if data else np.zeros(0, np.float32),
+            np.concatenate(indices) if indices else np.zeros(0, np.int64),
+            np.asarray(indptr),
+        ),
+        shape=(len(texts), n_features + extra),
+        dtype=np.float32,
+    )
+
+
+# --- static embeddings (wordllama), measured as an alternative --------------------------------
+
+
+@cache
+def _wordllama() -> tuple[object, np.ndarray]:
+    # wordllama's own loader looks for its tokenizer under tokenizer/ while its wheel ships it
+    # under tokenizers/, and falls back to a download; reading both files from the installed
+    # package by explicit path keeps this fully offline.
+    from importlib.resources import files
+
+    from safetensors.numpy import load_file
+    from tokenizers import Tokenizer
+
+    root = files("wordllama")
+    tokenizer = Tokenizer.from_file(str(root / "tokenizers" / "l2_supercat_tokenizer_config.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    weights = load_file(str(root / "weights" / "l2_supercat_256.safetensors"))["embedding.weight"]
+    return tokenizer, weights.astype(np.float32)
+
+
+def embeddings(texts: Sequence[str]) -> np.ndarray:
+    """Mean of the token vectors of each text, unit length (wordllama's l2_supercat_256)."""
+    tokenizer, weights = _wordllama()
+    out = np.zeros((len(texts), weights.shape[1]), dtype=np.float32)
+    for row, encoding in enumerate(tokenizer.encode_batch(list(texts), add_special_tokens=False)):
+        if encoding.ids:
+            vector = weights[encoding.ids].mean(axis=0)
+            out[row] = vector / (np.linalg.norm(vector) or 1.0)
+    return out

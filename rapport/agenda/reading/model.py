@@ -1,0 +1,168 @@
+"""The learned layer: one logistic regression per kind over hashed n-grams and the rule
+layer's reading of the same sentence.
+
+The weights are data, not code: ``weights.npz`` beside this module holds plain arrays (no
+pickle), written by ``python -m rapport.agenda.text train`` from the labelled sentences, and
+read lazily once per process. Training is deterministic (L-BFGS from zero, fixed column
+hashing, the file written with fixed zip timestamps), so the same data gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from rapport.agenda.reading import features
+from rapport.agenda.reading.kinds import TEXT_KINDS
+
+WEIGHTS_PATH = Path(__file__).with_name("weights.npz")
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    n_features: int = 2**18
+    with_rules: bool = True
+    # Inverse L2 strength; chosen by grouped cross-validation (docs/moment-detection.md).
+    c: float = 8.0
+    balanced: bool = True
+
+
+@dataclass(frozen=True, eq=False)
+class TextModel:
+    """Weights of the per-kind logistic regressions, stored sparse (unseen columns are 0)."""
+
+    kinds: tuple[str, ...]
+    config: TrainingConfig
+    columns: np.ndarray  # int64, sorted: columns with any non-zero weight
+    weights: np.ndarray  # float32, (len(columns), len(kinds))
+    intercepts: np.ndarray  # float32, (len(kinds),)
+    meta: dict = field(default_factory=dict)
+
+    def logits(self, text: str) -> np.ndarray:
+        """Per-kind log-odds of ``text`` (one sentence or short message)."""
+        columns, values = features.hashed(text, self.config.n_features)
+        if self.config.with_rules:
+            extra = np.arange(len(features.RULE_FEATURES)) + self.config.n_features
+            columns = np.concatenate([columns, extra])
+            values = np.concatenate([values, features.rule_vector(text)])
+        rows = np.searchsorted(self.columns, columns)
+        rows = np.minimum(rows, len(self.columns) - 1)
+        known = self.columns[rows] == columns
+        return self.intercepts + values[known] @ self.weights[rows[known]]
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        scores = 1.0 / (1.0 + np.exp(-self.logits(text)))
+        return dict(zip(self.kinds, (float(s) for s in scores), strict=True))
+
+    @property
+    def digest(self) -> str:
+        """Identifies these weights (a workspace layer records which model it adjusted)."""
+        h = hashlib.sha256(self.columns.tobytes())
+        h.update(self.weights.tobytes())
+        h.update(self.intercepts.tobytes())
+        return h.hexdigest()[:16]
+
+    # --- storage -----------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write a ``.npz`` that ``numpy.load(allow_pickle=False)`` reads; same model, same
+        bytes (numpy's own savez stamps the current time into the zip)."""
+        header = {
+            "format": FORMAT_VERSION,
+            "kinds": list(self.kinds),
+            "config": {
+                "n_features": self.config.n_features,
+                "with_rules": self.config.with_rules,
+                "c": self.config.c,
+                "balanced": self.config.balanced,
+            },
+            "rule_features": list(features.RULE_FEATURES),
+            "meta": self.meta,
+        }
+        arrays = {
+            "header": np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8),
+            "columns": self.columns.astype(np.int64),
+            "weights": self.weights.astype(np.float32),
+            "intercepts": self.intercepts.astype(np.float32),
+        }
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name, array in arrays.items():
+                buffer = io.BytesIO()
+                np.lib.format.write_array(buffer, array, allow_pickle=False)
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, buffer.getvalue())
+
+    @classmethod
+    def load(cls, path: str | Path) -> TextModel:
+        with np.load(path, allow_pickle=False) as stored:
+            header = json.loads(bytes(stored["header"]).decode())
+            if header.get("format") != FORMAT_VERSION:
+                raise ValueError(f"{path}: weights format {header.get('format')} is not supported")
+            if tuple(header["rule_features"]) != features.RULE_FEATURES:
+                raise ValueError(f"{path}: trained on other rule features; retrain the model")
+            return cls(
+                kinds=tuple(header["kinds"]),
+                config=TrainingConfig(**header["config"]),
+                columns=stored["columns"],
+                weights=stored["weights"],
+                intercepts=stored["intercepts"],
+                meta=header["meta"],
+            )
+
+
+def train(
+    texts: Sequence[str],
+    labels: Sequence[frozenset[str]],
+    config: TrainingConfig | None = None,
+    kinds: Sequence[str] = TEXT_KINDS,
+    meta: dict | None = None,
+) -> TextModel:
+    """Fit one binary logistic regression per kind (scikit-learn's L-BFGS, from zero)."""
+    from sklearn.linear_model import LogisticRegression
+
+    config = config or TrainingConfig()
+    x = features.design_matrix(texts, config.n_features, with_rules=config.with_rules)
+    coef = np.zeros((x.shape[1], len(kinds)), dtype=np.float64)
+    intercepts = np.zeros(len(kinds), dtype=np.float64)
+    for j, kind in enumerate(kinds):
+        y = np.fromiter((kind in row for row in labels), dtype=np.int8, count=len(labels))
+        if y.min() == y.max():
+            intercepts[j] = 8.0 if y[0] else -8.0  # every row agrees: a constant
+            continue
+        classifier = LogisticRegression(
+            C=config.c,
+            class_weight="balanced" if config.balanced else None,
+            max_iter=2000,
+            tol=1e-6,
+        )
+        classifier.fit(x, y)
+        coef[:, j] = classifier.coef_[0]
+        intercepts[j] = classifier.intercept_[0]
+    used = np.flatnonzero(np.abs(coef).max(axis=1) > 1e-6)
+    return TextModel(
+        kinds=tuple(kinds),
+        config=config,
+        columns=used.astype(np.int64),
+        weights=coef[used].astype(np.float32),
+        intercepts=intercepts.astype(np.float32),
+        meta=dict(meta or {}),
+    )
+
+
+@cache
+def shipped() -> TextModel | None:
+    """The model trained from the project's labelled sentences, read once; None when the
+    weights file is missing (a broken install), so the rules still read text alone."""
+    if not WEIGHTS_PATH.exists():
+        return None
+    return TextModel.load(WEIGHTS_PATH)
