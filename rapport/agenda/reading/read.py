@@ -21,8 +21,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import numpy as np
-
 from rapport.agenda.reading import rules
 from rapport.agenda.reading.kinds import COMPLAINT, MOMENT_KINDS, PRAISE, TEXT_KINDS
 from rapport.agenda.reading.model import TextModel, shipped
@@ -30,6 +28,7 @@ from rapport.agenda.reading.workspace import WorkspaceLayer
 
 # Used only when the weights file is missing: the rules alone, each hit taken as confident.
 _RULES_ONLY_CONFIDENCE = 0.9
+_RULES_ONLY_THRESHOLDS = dict.fromkeys(TEXT_KINDS, {"confident": 0.5, "ask": 0.5})
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +93,7 @@ class _Scored:
     confidence: float
     evidence: str
     source: str
+    held: bool = False  # a possible complaint in the same sentence: never confident
 
 
 def _sigmoid(x: float) -> float:
@@ -157,34 +157,35 @@ def read(
         if isinstance(workspace_model, WorkspaceLayer) or workspace_model is None
         else WorkspaceLayer.from_json(workspace_model, model)
     )
-    thresholds = model.meta["thresholds"] if model is not None else None
+    thresholds = model.meta["thresholds"] if model is not None else _RULES_ONLY_THRESHOLDS
+    complaint_limits = thresholds[COMPLAINT]
     best: dict[str, _Scored] = {}
-    confident_complaint_somewhere = False
     for sentence in rules.split_sentences(text[: rules.MAX_INPUT_CHARS]):
         scored = _score_sentence(sentence, model, layer)
-        threshold = (thresholds or {}).get(COMPLAINT, {}).get("ask", 0.5)
-        complaint_here = COMPLAINT in scored and scored[COMPLAINT].confidence >= threshold
-        if complaint_here:
-            # "Lovely staff but I waited an hour" is a complaint, not praise.
-            scored.pop(PRAISE, None)
+        complaint = scored.get(COMPLAINT)
+        if complaint and PRAISE in scored:
+            # A complaint wins over praise in the same sentence ("lovely staff but I waited
+            # an hour"): a confident one removes it, a possible one keeps it from being acted
+            # on until a person has looked.
+            if complaint.confidence >= complaint_limits["confident"]:
+                del scored[PRAISE]
+            elif complaint.confidence >= complaint_limits["ask"]:
+                praise = scored[PRAISE]
+                scored[PRAISE] = _Scored(praise.confidence, praise.evidence, praise.source, True)
         for kind, found in scored.items():
             if kind not in best or found.confidence > best[kind].confidence:
                 best[kind] = found
-        confident_complaint_somewhere |= complaint_here
     findings = []
     for kind in TEXT_KINDS:
         found = best.get(kind)
-        if found is None:
-            continue
-        limits = thresholds[kind] if thresholds else {"ask": 0.5, "confident": 0.5}
-        if found.confidence < limits["ask"]:
+        if found is None or found.confidence < thresholds[kind]["ask"]:
             continue
         findings.append(
             Finding(
                 kind=kind,
                 evidence=found.evidence,
                 confidence=found.confidence,
-                confident=found.confidence >= limits["confident"],
+                confident=found.confidence >= thresholds[kind]["confident"] and not found.held,
                 source=found.source,
             )
         )
@@ -199,6 +200,3 @@ def detect(text: str) -> dict[str, str]:
     agenda item. Readings that need a person's confirmation are in ``read(text).to_confirm``.
     """
     return read(text).confident
-
-
-__all__ = ["Finding", "Reading", "combined_logit", "detect", "np", "read"]

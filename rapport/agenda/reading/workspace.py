@@ -69,7 +69,7 @@ class WorkspaceLayer:
         changes: dict[str, Callable[[float], float]] = {}
         answered = self.answers.get(_key(text), {})
         for kind, is_yes in answered.items():
-            changes[kind] = (lambda _, v=is_yes: ANSWERED_LOGIT if v else -ANSWERED_LOGIT)
+            changes[kind] = lambda _, v=is_yes: ANSWERED_LOGIT if v else -ANSWERED_LOGIT
         pending = [k for k in self.adjustments if k not in changes]
         if pending:
             columns, values = features.hashed(text, self.n_features)
@@ -123,7 +123,8 @@ def train_workspace_model(
         offsets = np.empty(len(rows))
         for i, (text, _) in enumerate(rows):
             hit = any(kind in sentence_kinds(s) for s in split_sentences(text))
-            offsets[i] = combined_logit(float(model.logits(text)[j]), hit, model.meta["combine"][kind])
+            logit = float(model.logits(text)[j])
+            offsets[i] = combined_logit(logit, hit, model.meta["combine"][kind])
         x = features.design_matrix([t for t, _ in rows], model.config.n_features, with_rules=False)
         used = np.unique(x.indices)
         x = x[:, used].tocsr()
