@@ -18,7 +18,7 @@ from rapport.agenda.reading.kinds import (
     TESTIMONIAL,
     TEXT_KINDS,
 )
-from rapport.agenda.reading.read import Finding, Reading, detect, read
+from rapport.agenda.reading.reader import Finding, Reading, detect, read
 from rapport.agenda.reading.rules import EVIDENCE_MAX_CHARS, MAX_INPUT_CHARS
 from rapport.agenda.reading.workspace import train_workspace_model
 

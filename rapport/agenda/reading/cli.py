@@ -49,7 +49,7 @@ def _per_note_ms(reader, texts: list[str]) -> float:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from rapport.agenda.reading import data, evaluation, model, training
-    from rapport.agenda.reading.read import read
+    from rapport.agenda.reading.reader import read
 
     shipped = model.shipped()
     if shipped is None:
@@ -102,7 +102,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _legacy_table(path: str) -> int:
     """``python -m rapport.agenda.text FILE.csv``: the per-kind table on one labelled file."""
     from rapport.agenda.reading import data, evaluation
-    from rapport.agenda.reading.read import read
+    from rapport.agenda.reading.reader import read
 
     rows = data.load_labelled(path)
     predicted = evaluation.predictions_of(read, [row.text for row in rows])

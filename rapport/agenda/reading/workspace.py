@@ -97,7 +97,7 @@ def train_workspace_model(
     from scipy.optimize import minimize
 
     from rapport.agenda.reading.model import shipped
-    from rapport.agenda.reading.read import combined_logit
+    from rapport.agenda.reading.reader import combined_logit
     from rapport.agenda.reading.rules import sentence_kinds, split_sentences
 
     model = model if model is not None else shipped()
