@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Sequence
-from functools import cache
+from collections.abc import Iterable, Sequence
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -31,36 +31,54 @@ def normalise(text: str) -> str:
     return _SPACES.sub(" ", _DIGITS.sub("0", text.translate(_APOSTROPHES).lower())).strip()
 
 
+def _char_ngrams(token: str) -> list[str]:
+    padded = f" {token} "
+    low, high = CHAR_NGRAMS
+    grams: list[str] = []
+    for n in range(low, min(high, len(padded)) + 1):
+        grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
 def ngrams(text: str) -> list[str]:
     """Character n-grams of each padded word, then word n-grams (prefixed so they differ)."""
     tokens = _TOKEN.findall(normalise(text))
-    grams: list[str] = []
-    low, high = CHAR_NGRAMS
-    for token in tokens:
-        padded = f" {token} "
-        for n in range(low, high + 1):
-            grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
-            if n >= len(padded):
-                break
+    grams = [gram for token in tokens for gram in _char_ngrams(token)]
     low, high = WORD_NGRAMS
     for n in range(low, high + 1):
         grams.extend("w:" + " ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
     return grams
 
 
+def _column(gram: str, n_features: int) -> int:
+    return zlib.crc32(gram.encode()) % n_features
+
+
+@lru_cache(maxsize=50_000)
+def _token_columns(token: str, n_features: int) -> tuple[int, ...]:
+    # Words repeat across notes; their character n-grams are hashed once per process.
+    return tuple(_column(gram, n_features) for gram in _char_ngrams(token))
+
+
 def hashed(text: str, n_features: int) -> tuple[np.ndarray, np.ndarray]:
-    """Column indices and values of a sentence's n-gram vector: 1 + log(count), unit length."""
-    counts: dict[int, int] = {}
-    for gram in ngrams(text):
-        column = zlib.crc32(gram.encode()) % n_features
-        counts[column] = counts.get(column, 0) + 1
-    if not counts:
+    """Column indices and values of a sentence's n-gram vector: 1 + log(count), unit length.
+    The same columns as hashing every string of ``ngrams(text)``."""
+    tokens = _TOKEN.findall(normalise(text))
+    columns_of: list[int] = []
+    for token in tokens:
+        columns_of.extend(_token_columns(token, n_features))
+    low, high = WORD_NGRAMS
+    for n in range(low, high + 1):
+        columns_of.extend(
+            _column("w:" + " ".join(tokens[i : i + n]), n_features)
+            for i in range(len(tokens) - n + 1)
+        )
+    if not columns_of:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-    values = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
+    columns, counts = np.unique(np.asarray(columns_of, dtype=np.int64), return_counts=True)
+    values = (1.0 + np.log(counts)).astype(np.float32)
     values /= np.linalg.norm(values)
-    order = np.argsort(columns)
-    return columns[order], values[order].astype(np.float32)
+    return columns, values
 
 
 # --- what the rules read, as features ---------------------------------------------------------
@@ -80,14 +98,21 @@ RULE_FEATURES: tuple[str, ...] = (
 def rule_vector(text: str) -> np.ndarray:
     """The rule layer's reading of a text as numbers: which kinds it found (any sentence),
     its question/condition/hedge flags, and VADER's tone of the whole and of the worst clause."""
-    vector = np.zeros(len(RULE_FEATURES), dtype=np.float32)
     sentences = rules.split_sentences(text[: rules.MAX_INPUT_CHARS])
+    return rule_vector_of(sentences, [rules.sentence_kinds(s) for s in sentences])
+
+
+def rule_vector_of(
+    sentences: Sequence[rules.Sentence], kinds_found: Sequence[Iterable[str]]
+) -> np.ndarray:
+    """``rule_vector`` from sentences already split and read by the rules (no re-reading)."""
+    vector = np.zeros(len(RULE_FEATURES), dtype=np.float32)
     if not sentences:
         return vector
     n_kinds = len(TEXT_KINDS)
     worst_clause = 0.0
-    for sentence in sentences:
-        for kind in rules.sentence_kinds(sentence):
+    for sentence, kinds in zip(sentences, kinds_found, strict=True):
+        for kind in kinds:
             vector[TEXT_KINDS.index(kind)] = 1.0
         vector[n_kinds] = max(vector[n_kinds], float(sentence.is_question))
         vector[n_kinds + 1] = max(vector[n_kinds + 1], float(sentence.is_conditional))

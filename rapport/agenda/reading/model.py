@@ -15,7 +15,7 @@ import json
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -47,17 +47,27 @@ class TextModel:
     intercepts: np.ndarray  # float32, (len(kinds),)
     meta: dict = field(default_factory=dict)
 
-    def logits(self, text: str) -> np.ndarray:
-        """Per-kind log-odds of ``text`` (one sentence or short message)."""
+    def logits(self, text: str, rule_vector: np.ndarray | None = None) -> np.ndarray:
+        """Per-kind log-odds of ``text`` (one sentence or short message). ``rule_vector``
+        is ``features.rule_vector(text)`` when the caller has already read the rules."""
         columns, values = features.hashed(text, self.config.n_features)
         if self.config.with_rules:
             extra = np.arange(len(features.RULE_FEATURES)) + self.config.n_features
             columns = np.concatenate([columns, extra])
-            values = np.concatenate([values, features.rule_vector(text)])
-        rows = np.searchsorted(self.columns, columns)
-        rows = np.minimum(rows, len(self.columns) - 1)
-        known = self.columns[rows] == columns
+            if rule_vector is None:
+                rule_vector = features.rule_vector(text)
+            values = np.concatenate([values, rule_vector])
+        rows = self._row_of[columns]
+        known = rows >= 0
         return self.intercepts + values[known] @ self.weights[rows[known]]
+
+    @cached_property
+    def _row_of(self) -> np.ndarray:
+        # Column -> row of ``weights`` (-1: no weight), a direct lookup for every reading.
+        size = self.config.n_features + len(features.RULE_FEATURES)
+        row_of = np.full(size, -1, dtype=np.int32)
+        row_of[self.columns] = np.arange(len(self.columns), dtype=np.int32)
+        return row_of
 
     def probabilities(self, text: str) -> dict[str, float]:
         scores = 1.0 / (1.0 + np.exp(-self.logits(text)))

@@ -21,7 +21,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from rapport.agenda.reading import rules
+from rapport.agenda.reading import features, rules
 from rapport.agenda.reading.kinds import COMPLAINT, MOMENT_KINDS, PRAISE, TEXT_KINDS
 from rapport.agenda.reading.model import TextModel, shipped
 from rapport.agenda.reading.workspace import WorkspaceLayer
@@ -123,7 +123,7 @@ def _score_sentence(
                 _RULES_ONLY_CONFIDENCE, rules.evidence(sentence, offset), "rules"
             )
         return scored
-    logits = model.logits(sentence.text)
+    logits = model.logits(sentence.text, features.rule_vector_of([sentence], [rule_hits]))
     combine = model.meta["combine"]
     adjusted = workspace.adjust(sentence.text, logits, model.kinds) if workspace else {}
     for j, kind in enumerate(model.kinds):
