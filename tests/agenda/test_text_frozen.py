@@ -15,7 +15,7 @@ import pytest
 from rapport.agenda.reading import evaluation
 from rapport.agenda.reading.data import load_labelled
 from rapport.agenda.reading.kinds import COMPLAINT, MOMENT_KINDS
-from rapport.agenda.reading.read import read
+from rapport.agenda.reading.reader import read
 
 FROZEN = Path(__file__).parent / "data" / "moments" / "frozen_test.csv"
 

@@ -99,6 +99,21 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    """Average precision per kind, out of fold, for each candidate learned layer."""
+    from rapport.agenda.reading import data, training
+
+    rows = data.load_labelled(args.data)
+    table = training.compare_candidates(rows, with_embeddings=not args.no_embeddings)
+    kinds = list(next(iter(table.values())))
+    print("| candidate | " + " | ".join(kinds) + " | mean |")
+    print("| --- |" + " ---: |" * (len(kinds) + 1))
+    for name, scores in table.items():
+        mean = sum(scores.values()) / len(scores)
+        print(f"| {name} | " + " | ".join(f"{scores[k]:.3f}" for k in kinds) + f" | {mean:.3f} |")
+    return 0
+
+
 def _legacy_table(path: str) -> int:
     """``python -m rapport.agenda.text FILE.csv``: the per-kind table on one labelled file."""
     from rapport.agenda.reading import data, evaluation
@@ -121,6 +136,14 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--data", default=str(DEV))
     train.add_argument("--out", default=str(ROOT / "rapport/agenda/reading/weights.npz"))
     train.set_defaults(run=_train)
+    compare = commands.add_parser(
+        "compare", help="average precision of the candidate layers, grouped CV on dev.csv"
+    )
+    compare.add_argument("--data", default=str(DEV))
+    compare.add_argument(
+        "--no-embeddings", action="store_true", help="skip wordllama (not a dependency)"
+    )
+    compare.set_defaults(run=_compare)
     evaluate = commands.add_parser("evaluate", help="per-kind P/R with 95%% intervals")
     evaluate.add_argument("--dev", default=str(DEV))
     evaluate.add_argument("--old", default=str(OLD))

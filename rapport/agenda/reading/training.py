@@ -27,15 +27,15 @@ from rapport.agenda.reading.kinds import COMPLAINT, MOMENT_KINDS, TEXT_KINDS
 FOLDS = 5
 # A confident moment is acted on (an ask is proposed): about 4 in 5 must be right.
 CONFIDENT_PRECISION = 0.80
-# Below this a reading is not worth a person's click.
-ASK_PRECISION = 0.40
-# Complaints hold asks, so they are read for recall: the confident threshold is the
-# highest that still finds this share of complaints, the "ask" one a higher share...
-COMPLAINT_CONFIDENT_RECALL = 0.90
-COMPLAINT_ASK_RECALL = 0.97
-# ...as long as a confident complaint is not read in more than this share of the
-# sentences that carry only moments (each such false complaint would hold an ask).
-COMPLAINT_MAX_FALSE_ON_MOMENTS = 0.05
+# A moment to confirm costs a person a click: at least every other one must be right, and
+# no kind may ask about more than this share of neutral notes.
+ASK_PRECISION = 0.50
+ASK_MAX_ON_NEUTRAL = 0.05
+# Complaints hold asks, so they are read for recall, bounded by what a false complaint
+# costs: the share of moment-only sentences (praise, a referral…) it would hold. A
+# confident complaint holds the ask silently; one to confirm holds it until dismissed.
+COMPLAINT_CONFIDENT_MAX_ON_MOMENTS = 0.05
+COMPLAINT_ASK_MAX_ON_MOMENTS = 0.12
 _GRID = np.round(np.arange(0.05, 0.96, 0.01), 2)
 
 
@@ -114,43 +114,40 @@ def _precision_recall(scores: np.ndarray, y: np.ndarray, t: float) -> tuple[floa
 
 
 def choose_thresholds(probabilities: np.ndarray, y: np.ndarray) -> dict[str, dict[str, float]]:
-    """Per kind ``{"confident": t, "ask": t}`` read off out-of-fold confidences."""
+    """Per kind ``{"confident": t, "ask": t}``: the lowest thresholds on the out-of-fold
+    confidences that meet the limits above (the module's constants)."""
     thresholds: dict[str, dict[str, float]] = {}
-    moment_only = (
-        y[:, [TEXT_KINDS.index(k) for k in MOMENT_KINDS]].any(axis=1)
-        & ~y[:, TEXT_KINDS.index(COMPLAINT)]
-    )
+    moment_columns = [TEXT_KINDS.index(k) for k in MOMENT_KINDS]
+    complaint_column = TEXT_KINDS.index(COMPLAINT)
+    moment_only = y[:, moment_columns].any(axis=1) & ~y[:, complaint_column]
+    neutral = ~y.any(axis=1)
+
+    def share(scores: np.ndarray, rows: np.ndarray, t: float) -> float:
+        return float((scores[rows] >= t).mean()) if rows.any() else 0.0
+
+    def lowest(ok) -> float:
+        return float(next((t for t in _GRID if ok(t)), _GRID[-1]))
+
     for j, kind in enumerate(TEXT_KINDS):
         scores, truth = probabilities[:, j], y[:, j]
         if kind == COMPLAINT:
-            false_on_moments = [
-                float((scores[moment_only] >= t).mean()) if moment_only.any() else 0.0
-                for t in _GRID
-            ]
-            recalls = [_precision_recall(scores, truth, t)[1] for t in _GRID]
-            allowed = [
-                t
-                for t, fm in zip(_GRID, false_on_moments, strict=True)
-                if fm <= COMPLAINT_MAX_FALSE_ON_MOMENTS
-            ]
-            floor = min(allowed) if allowed else 0.5
-            confident = max(
-                [t for t, r in zip(_GRID, recalls, strict=True) if r >= COMPLAINT_CONFIDENT_RECALL]
-                or [floor]
+            confident = lowest(
+                lambda t, s=scores: share(s, moment_only, t) <= COMPLAINT_CONFIDENT_MAX_ON_MOMENTS
             )
-            ask = max(
-                [t for t, r in zip(_GRID, recalls, strict=True) if r >= COMPLAINT_ASK_RECALL]
-                or [_GRID[0]]
+            ask = lowest(
+                lambda t, s=scores: share(s, moment_only, t) <= COMPLAINT_ASK_MAX_ON_MOMENTS
             )
-            confident = max(confident, floor)
-            thresholds[kind] = {"confident": float(confident), "ask": float(min(ask, confident))}
-            continue
-        precisions = [_precision_recall(scores, truth, t)[0] for t in _GRID]
-        confident = next(
-            (t for t, p in zip(_GRID, precisions, strict=True) if p >= CONFIDENT_PRECISION), 0.5
-        )
-        ask = next((t for t, p in zip(_GRID, precisions, strict=True) if p >= ASK_PRECISION), 0.5)
-        thresholds[kind] = {"confident": float(confident), "ask": float(min(ask, confident))}
+        else:
+            confident = lowest(
+                lambda t, s=scores, y_=truth: _precision_recall(s, y_, t)[0] >= CONFIDENT_PRECISION
+            )
+            ask = lowest(
+                lambda t, s=scores, y_=truth: (
+                    _precision_recall(s, y_, t)[0] >= ASK_PRECISION
+                    and share(s, neutral, t) <= ASK_MAX_ON_NEUTRAL
+                )
+            )
+        thresholds[kind] = {"confident": confident, "ask": min(ask, confident)}
     return thresholds
 
 
@@ -213,3 +210,51 @@ def cross_fitted_models(
         probabilities = calibrated(oof.logits[others], oof.rule_hits[others], combine)
         out.append(with_calibration(base, combine, choose_thresholds(probabilities, y[others])))
     return out
+
+
+def compare_candidates(
+    rows: Sequence[LabelledText], with_embeddings: bool = True, c: float = 8.0
+) -> dict[str, dict[str, float]]:
+    """Out-of-fold average precision per kind of each candidate, on the same grouped folds:
+    the rules alone (their hits as scores), n-grams, n-grams with the rule features, and
+    (when wordllama is installed) its static embeddings, with and without the rules."""
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import average_precision_score
+
+    from rapport.agenda.reading import features
+
+    texts = [row.text for row in rows]
+    y = label_matrix(rows)
+    folds = grouped_folds(rows, FOLDS)
+    ngrams = features.design_matrix(texts, 2**18, with_rules=False)
+    rule_columns = np.array([features.rule_vector(t) for t in texts])
+    candidates = {
+        "n-grams": ngrams,
+        "n-grams + rule features (shipped)": sparse.hstack([ngrams, rule_columns]).tocsr(),
+    }
+    if with_embeddings:
+        vectors = features.embeddings(texts)
+        candidates["wordllama l2_supercat_256"] = vectors
+        candidates["wordllama + rule features"] = np.hstack([vectors, rule_columns])
+
+    def average_precision(scores: np.ndarray) -> dict[str, float]:
+        return {
+            kind: float(average_precision_score(y[:, j], scores[:, j]))
+            for j, kind in enumerate(TEXT_KINDS)
+        }
+
+    table = {"rules alone": average_precision(rule_hits(texts).astype(float))}
+    for name, x in candidates.items():
+        x = sparse.csr_matrix(x)
+        scores = np.zeros(y.shape)
+        for fold in folds:
+            held_out = np.asarray(fold)
+            train_rows = np.setdiff1d(np.arange(len(rows)), held_out)
+            for j in range(len(TEXT_KINDS)):
+                fitted = LogisticRegression(
+                    C=c, class_weight="balanced", solver="liblinear", random_state=0, tol=1e-5
+                ).fit(x[train_rows], y[train_rows, j])
+                scores[held_out, j] = fitted.decision_function(x[held_out])
+        table[name] = average_precision(scores)
+    return table
