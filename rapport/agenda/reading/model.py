@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import numpy as np
 from rapport.agenda.reading import features
 from rapport.agenda.reading.kinds import TEXT_KINDS
 
+logger = logging.getLogger(__name__)
 WEIGHTS_PATH = Path(__file__).with_name("weights.npz")
 FORMAT_VERSION = 1
 
@@ -180,5 +182,6 @@ def shipped() -> TextModel | None:
     """The model trained from the project's labelled sentences, read once; None when the
     weights file is missing (a broken install), so the rules still read text alone."""
     if not WEIGHTS_PATH.exists():
+        logger.warning("%s is missing: text is read by the rules alone", WEIGHTS_PATH)
         return None
     return TextModel.load(WEIGHTS_PATH)

@@ -100,11 +100,6 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, x))))
 
 
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
-
-
 def combined_logit(model_logit: float, rule_hit: bool, params: Mapping[str, float]) -> float:
     """Calibrated log-odds from the model's log-odds and whether the rules fired."""
     return params["model"] * model_logit + params["rule"] * float(rule_hit) + params["bias"]
@@ -155,7 +150,7 @@ def read(
     layer = (
         workspace_model
         if isinstance(workspace_model, WorkspaceLayer) or workspace_model is None
-        else WorkspaceLayer.from_json(workspace_model, model)
+        else WorkspaceLayer.from_json(workspace_model)
     )
     thresholds = model.meta["thresholds"] if model is not None else _RULES_ONLY_THRESHOLDS
     complaint_limits = thresholds[COMPLAINT]
@@ -173,7 +168,11 @@ def read(
                 praise = scored[PRAISE]
                 scored[PRAISE] = _Scored(praise.confidence, praise.evidence, praise.source, True)
         for kind, found in scored.items():
-            if kind not in best or found.confidence > best[kind].confidence:
+            # The sentence to show is the one that can be acted on, then the surest.
+            if kind not in best or (not found.held, found.confidence) > (
+                not best[kind].held,
+                best[kind].confidence,
+            ):
                 best[kind] = found
     findings = []
     for kind in TEXT_KINDS:

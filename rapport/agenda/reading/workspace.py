@@ -45,7 +45,7 @@ class WorkspaceLayer:
     n_features: int
 
     @classmethod
-    def from_json(cls, data: Mapping, model=None) -> WorkspaceLayer:
+    def from_json(cls, data: Mapping) -> WorkspaceLayer:
         if data.get("format") != FORMAT_VERSION:
             raise ValueError(f"workspace model format {data.get('format')!r} is not supported")
         adjustments = {
@@ -102,7 +102,9 @@ def train_workspace_model(
 
     model = model if model is not None else shipped()
     if model is None:
-        raise RuntimeError("the text model's weights are missing; run `rapport ... train`")
+        raise RuntimeError(
+            "the text model's weights are missing: run `python -m rapport.agenda.text train`"
+        )
     latest: dict[tuple[str, str], tuple[str, bool]] = {}
     for text, kind, is_yes in labels:
         if kind not in TEXT_KINDS:
