@@ -66,6 +66,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         evaluation.predictions_of(partial(read, model=models[fold_of[i]]), [row.text])[0]
         for i, row in enumerate(dev)
     ]
+    if args.errors:
+        _print_errors(dev, cv_predictions, args.errors)
     split = f"dev, {training.FOLDS}-fold CV by style"
     if before:
         cv_before = evaluation.predictions_of_detect(before, [r.text for r in dev])
@@ -114,6 +116,29 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_errors(rows, predictions, limit: int) -> None:
+    """Cross-validated misses and false readings on dev.csv, per kind (never the frozen
+    split: its sentences are not to be read while the reading is worked on)."""
+    from rapport.agenda.reading.kinds import TEXT_KINDS
+
+    for kind in TEXT_KINDS:
+        missed = [
+            r
+            for r, p in zip(rows, predictions, strict=True)
+            if kind in r.labels and kind not in p.surfaced
+        ]
+        false = [
+            (r, p)
+            for r, p in zip(rows, predictions, strict=True)
+            if kind in p.acted and kind not in r.labels
+        ]
+        print(f"== {kind}: missed {len(missed)}, read confidently but wrong {len(false)}")
+        for row in missed[:limit]:
+            print(f"  missed [{row.style}] {row.text[:140]!r}")
+        for row, _ in false[:limit]:
+            print(f"  wrong  [{row.style}] {sorted(row.labels)} {row.text[:140]!r}")
+
+
 def _legacy_table(path: str) -> int:
     """``python -m rapport.agenda.text FILE.csv``: the per-kind table on one labelled file."""
     from rapport.agenda.reading import data, evaluation
@@ -156,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         help="git revision whose rapport/agenda/text.py is the 'before' ('' for none)",
     )
     evaluate.add_argument("--write-docs", help="write the figures into this markdown file")
+    evaluate.add_argument(
+        "--errors", type=int, default=0, help="print this many CV errors per kind (dev.csv)"
+    )
     evaluate.set_defaults(run=_evaluate)
     parsed = parser.parse_args(args)
     return parsed.run(parsed)

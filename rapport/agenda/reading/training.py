@@ -227,7 +227,7 @@ def compare_candidates(
     texts = [row.text for row in rows]
     y = label_matrix(rows)
     folds = grouped_folds(rows, FOLDS)
-    ngrams = features.design_matrix(texts, 2**18, with_rules=False)
+    ngrams = features.design_matrix(texts, text_model.TrainingConfig().n_features, with_rules=False)
     rule_columns = np.array([features.rule_vector(t) for t in texts])
     candidates = {
         "n-grams": ngrams,
