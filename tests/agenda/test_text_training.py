@@ -227,3 +227,17 @@ def test_train_command_writes_weights_the_reader_uses(tmp_path: Path) -> None:
     assert trained.meta["trained_on"]["rows"] == 48
     found = read("Nobody called me back, again", model=trained)
     assert found.complaint is not None
+
+
+def test_the_before_detector_is_loaded_from_a_git_revision() -> None:
+    import shutil
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    if (
+        not shutil.which("git")
+        or subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True).returncode
+    ):
+        pytest.skip("not a git checkout")
+    detect_then = evaluation.detect_at_revision("HEAD")
+    assert COMPLAINT in detect_then("Nobody called me back.")

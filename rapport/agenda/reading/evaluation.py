@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -189,10 +190,15 @@ def detect_at_revision(revision: str, path: str = "rapport/agenda/text.py") -> C
     ).stdout
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False, encoding="utf-8") as handle:
         handle.write(source)
-    spec = importlib.util.spec_from_file_location(f"rapport_text_at_{revision}", handle.name)
+    name = f"rapport_text_at_{revision}"
+    spec = importlib.util.spec_from_file_location(name, handle.name)
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
-    spec.loader.exec_module(module)
+    sys.modules[name] = module  # dataclasses look their module up while the file runs
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        Path(handle.name).unlink()
     return module.detect
 
 
