@@ -19,11 +19,22 @@ from rapport.agenda.reading.reader import read
 
 FROZEN = Path(__file__).parent / "data" / "moments" / "frozen_test.csv"
 
-# Floors: see the docstring; where a goal was met the floor is the goal.
-MOMENTS_RECALL_FLOOR = None  # set from the final measurement
-COMPLAINT_RECALL_FLOOR = None
-POSITIVE_ON_NEUTRAL_CEILING = None
-KIND_RECALL_FLOORS: dict[str, float] = {}
+# Measured once on this split (docs/moment-detection.md), surfaced level: moments recall
+# 0.82 (goal 0.85, not met), complaint recall 0.93 (goal 0.95, not met), a confident
+# positive reading on 3% of neutral sentences. No goal was met, so each floor sits about two
+# to three sentences under its measured figure (one sentence moves a kind's recall by
+# 0.01-0.03 here); where a goal is met later, raise the floor to the goal.
+MOMENTS_RECALL_FLOOR = 0.79
+COMPLAINT_RECALL_FLOOR = 0.90
+POSITIVE_ON_NEUTRAL_CEILING = 0.06
+KIND_RECALL_FLOORS: dict[str, float] = {
+    "praise": 0.58,  # measured 0.63 of 102
+    "testimonial": 0.88,  # 0.93 of 58
+    "referral": 0.81,  # 0.86 of 71
+    "saved_us": 0.86,  # 0.93 of 44
+    "partner_association": 0.90,  # 0.97 of 33
+    "complaint": 0.90,  # 0.93 of 134
+}
 
 
 @pytest.fixture(scope="module")
