@@ -126,6 +126,12 @@ def safety(rows: Sequence[LabelledText], predictions: Sequence[Prediction]) -> d
         "complaint read on moment-only text (holds an ask)": Rate(
             sum(COMPLAINT in p.surfaced for _, p in moments_only), len(moments_only)
         ),
+        "complaint read on neutral text (acted)": Rate(
+            sum(COMPLAINT in p.acted for _, p in neutral), len(neutral)
+        ),
+        "complaint read on neutral text (surfaced)": Rate(
+            sum(COMPLAINT in p.surfaced for _, p in neutral), len(neutral)
+        ),
     }
 
 
