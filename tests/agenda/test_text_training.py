@@ -241,3 +241,12 @@ def test_the_before_detector_is_loaded_from_a_git_revision() -> None:
         pytest.skip("not a git checkout")
     detect_then = evaluation.detect_at_revision("HEAD")
     assert COMPLAINT in detect_then("Nobody called me back.")
+
+
+def test_wordllama_embeddings_load_offline_from_the_wheel() -> None:
+    # The measured alternative (docs/moment-detection.md); wordllama is not a dependency.
+    pytest.importorskip("wordllama")
+    vectors = features.embeddings(["The team were brilliant.", "Nobody called me back.", ""])
+    assert vectors.shape == (3, 256)
+    assert np.allclose(np.linalg.norm(vectors[:2], axis=1), 1.0, atol=1e-5)
+    assert not vectors[2].any()  # nothing to embed
