@@ -64,9 +64,7 @@ def test_a_confirmed_reading_becomes_confident() -> None:
 
 
 def test_answers_generalise_to_similar_sentences_of_that_workspace() -> None:
-    labels = [(t, PRAISE, True) for t in LOCAL_PRAISE] + [
-        (t, PRAISE, False) for t in LOCAL_NEUTRAL
-    ]
+    labels = [(t, PRAISE, True) for t in LOCAL_PRAISE] + [(t, PRAISE, False) for t in LOCAL_NEUTRAL]
     workspace = train_workspace_model(labels)
     unseen = "Said the lads did a proper job on the porch roof."
     assert _confidence(unseen, PRAISE, workspace) > _confidence(unseen, PRAISE) + 0.1
