@@ -196,18 +196,20 @@ DENTAL_PRAISE = [
     "Said the team were brilliant with {his} nervous little boy today.",
     "Said {he} has never felt so at ease in a dentist's chair.",
     "Said the filling was completely painless and {he} was really pleased with how quick it was.",
-    "Thanked us so much for fitting {him} in at short notice before {his} interview.",
+    "Thanked us so much for fitting {him} in at short notice before {his} interview, said "
+    "we were wonderful.",
     "Said the hygienist is a star and {he} actually looks forward to coming now.",
-    "Over the moon with the veneers; wishes {he}'d had them done years ago.",
+    "Over the moon with the veneers; said they look amazing and wishes {he}'d had them done "
+    "years ago.",
     "Said the new bridge looks so natural that nobody can tell.",
-    "Couldn't be happier with the Invisalign result, {he} said.",
+    "Said {he} couldn't be happier with the Invisalign result and it looks amazing.",
     "Said the whole team made {his} mum feel really well looked after.",
     "Said {he} was blown away by how gentle the extraction was.",
     "Said our reception team are lovely and always make {him} feel welcome.",
     "Said {he} can't recommend the practice highly enough.",
     "Said the hygiene visit was brilliant as always.",
-    "Was impressed with how clearly the treatment options were explained.",
-    "Brought in chocolates to say thank you for all the care over the years.",
+    "Said {he} was really impressed with how clearly the treatment options were explained.",
+    "Brought in chocolates to thank the team for all the wonderful care over the years.",
     "Said the implant feels amazing and {he} can finally eat steak again.",
     "Thrilled with the result of the bonding; said {his} smile looks fantastic.",
 ]
@@ -266,9 +268,9 @@ DENTAL_ROUTINE_NOTES = [
     "Routine check-up. Gums healthy, no new decay. Next check-up in six months.",
     "Check-up and scale & polish. Some calculus behind the lower front teeth; showed {him} "
     "interdental brushes.",
-    "Hygiene visit. Gums much improved since last time, keep up the flossing.",
+    "Hygiene visit. Gums much improved, keep up the flossing.",
     "Check-up. Small cavity on the upper left molar, filling booked.",
-    "Bitewing X-rays taken, no change since the last set.",
+    "Bitewing X-rays taken; all clear.",
     "Check-up. Talked through whitening options; {he} will think about it.",
     "Scale and polish. Suggested an electric toothbrush and a lighter brushing technique.",
     "Check-up. Night guard suggested for grinding; impressions booked.",
@@ -285,7 +287,7 @@ DENTAL_CHILD_NOTES = [
 DENTAL_TREATMENT_NOTES = {
     "Filling": "Filling on the lower right molar. Numb for a couple of hours; soft food today.",
     "Crown preparation": "Crown preparation on the upper left premolar, temporary fitted.",
-    "Crown fitted": "Permanent crown fitted and bite checked.",
+    "Crown fitted": "Permanent crown fitted.",
     "Root canal treatment": "Root canal treatment completed on the lower left molar.",
     "Home whitening": "Whitening trays fitted; instructions and gel given. Review in two weeks.",
     "Extraction": "Upper right wisdom tooth extracted; aftercare sheet given.",
@@ -295,7 +297,7 @@ DENTAL_TREATMENT_NOTES = {
 
 DENTAL_REMINDERS = [
     ("note", "Sent a recall reminder by letter."),
-    ("call", "Left a voicemail about {his} check-up."),
+    ("call", "Rang about booking {his} check-up; no answer."),
     ("note", "Texted a reminder to book {his} check-up."),
 ]
 
@@ -327,8 +329,9 @@ CONSULTING_PRAISE = [
     "Said the board review was spot on and landed really well with the directors.",
     "Said our team was a pleasure to work with and the offsite was superb.",
     "Told me {he} was really impressed with the rigour of the pricing model.",
-    "Said it was the clearest strategy document {he}'s seen in twenty years.",
-    "Thanked us for getting the integration plan over the line so quickly.",
+    "Said it was the best strategy document {he}'s seen in twenty years.",
+    "Thanked us for getting the integration plan over the line so quickly, said the team "
+    "were superb.",
     "Loved the way the workshop got the whole leadership team pulling in one direction.",
     "Said the steering committee was delighted with the progress.",
     "Said the market sizing report was brilliant and the board loved it.",
@@ -337,7 +340,7 @@ CONSULTING_PRAISE = [
 ]
 
 CONSULTING_SAVED_US = [
-    "Said our cash-flow plan saved the company when the bank pulled its credit line.",
+    "Said they'd have gone under without our cash-flow plan when the bank pulled its credit line.",
     "Said: \u201cyou got us out of a real hole with that supplier renegotiation.\u201d",
     "Said the due diligence we ran saved them from a very expensive acquisition.",
 ]
@@ -359,7 +362,7 @@ CONSULTING_COMPLAINTS = [
 
 CONSULTING_ASSOCIATIONS = [
     "Told me {he} has just joined the board of the Riverside Chamber of Commerce.",
-    "{He} is now a member of the regional CFO network and offered to introduce us there.",
+    "{He} is now a member of the regional CFO network.",
 ]
 
 CONSULTING_TESTIMONIALS = [
@@ -383,7 +386,7 @@ CONSULTING_PROJECT_NOTES = {
         "Weekly check-in call; data request mostly complete.",
         "Workshop with the management team on the long list of options.",
         "Call to go through the draft recommendations.",
-        "Shared the interim report ahead of the board pack.",
+        "Interim report sent to the directors.",
     ],
     "closeout": [
         "Close-out meeting: handed over the final report and implementation roadmap.",
@@ -391,9 +394,9 @@ CONSULTING_PROJECT_NOTES = {
     ],
     "pipeline": [
         "Discovery call about their growth plans.",
-        "Introductory meeting; they are reviewing two other firms.",
-        "Sent the proposal and the team's CVs.",
-        "Follow-up call about the proposal's scope and fees.",
+        "First meeting; they are also seeing two other firms.",
+        "Proposal sent with the team's CVs.",
+        "Follow-up call on scope and fees.",
     ],
     "lost": [
         "They chose another firm; budget moved to next year.",

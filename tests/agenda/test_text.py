@@ -1,20 +1,21 @@
-"""Tests for the moment/complaint detector in rapport.agenda.text.
+"""The public reading of text: ``detect`` (confident findings) and ``read`` (with confidence).
 
-The quality floors are set a little below what the detector measured on the held-out `test`
-split of tests/agenda/data/moment_sentences.csv when that split was first evaluated
-(see docs/moment-detection.md): they catch regressions, not noise of one sentence.
+Quality on text nobody tuned to is measured by tests/agenda/test_text_frozen.py and the
+grouped cross-validation in docs/moment-detection.md; these tests pin the contract.
 """
 
 from __future__ import annotations
 
-import io
-import time
-from contextlib import redirect_stdout
+import json
+import math
 from pathlib import Path
 
 import pytest
 
-from rapport.agenda import text as moments
+from rapport.agenda import text as public
+from rapport.agenda.reading import model as text_model
+from rapport.agenda.reading import reader as reading
+from rapport.agenda.reading.data import load_labelled
 from rapport.agenda.text import (
     COMPLAINT,
     EVIDENCE_MAX_CHARS,
@@ -25,147 +26,28 @@ from rapport.agenda.text import (
     SAVED_US,
     TESTIMONIAL,
     TEXT_KINDS,
-    LabelledText,
+    Reading,
     detect,
-    evaluate,
-    load_labelled,
+    read,
 )
 
-DATA = Path(__file__).parent / "data" / "moment_sentences.csv"
-
-# Measured on the test split at first evaluation: precision / recall
-#   praise 1.00/0.89, testimonial 1.00/1.00, referral 1.00/1.00, saved_us 1.00/0.92,
-#   partner_association 1.00/1.00, complaint 0.92/1.00.
-# Each floor leaves room for about one more error on a kind's ~12-25 positives.
-TEST_FLOORS: dict[str, tuple[float, float]] = {
-    PRAISE: (0.90, 0.80),
-    TESTIMONIAL: (0.90, 0.90),
-    REFERRAL: (0.90, 0.90),
-    SAVED_US: (0.90, 0.80),
-    PARTNER_ASSOCIATION: (0.90, 0.90),
-    COMPLAINT: (0.85, 0.95),
-}
-# The dev split was tuned on, so its floors only guard against breaking what was tuned.
-DEV_FLOORS: dict[str, tuple[float, float]] = dict.fromkeys(TEXT_KINDS, (0.9, 0.9))
+OLD = Path(__file__).parent / "data" / "moment_sentences.csv"
 
 
-@pytest.fixture(scope="module")
-def rows() -> list[LabelledText]:
-    return load_labelled(DATA)
+def test_public_names_stay_importable() -> None:
+    assert set(MOMENT_KINDS) == {PRAISE, TESTIMONIAL, REFERRAL, SAVED_US, PARTNER_ASSOCIATION}
+    assert (*MOMENT_KINDS, COMPLAINT) == TEXT_KINDS
+    assert callable(public.detect) and callable(public.read)
+    assert callable(public.train_workspace_model)
 
 
-@pytest.fixture(scope="module")
-def scores(rows: list[LabelledText]) -> dict[str, dict[str, dict[str, float]]]:
-    return {split: evaluate(row for row in rows if row.split == split) for split in ("dev", "test")}
-
-
-# --- the labelled set itself ---------------------------------------------------------------
-
-
-def test_labelled_set_is_large_and_balanced_enough(rows: list[LabelledText]) -> None:
-    assert len(rows) >= 250
-    assert {row.split for row in rows} == {"dev", "test"}
-    test_share = sum(row.split == "test" for row in rows) / len(rows)
-    assert 0.35 <= test_share <= 0.45
-    for row in rows:
-        assert row.labels <= set(TEXT_KINDS), row.text
-    for kind in TEXT_KINDS:
-        positives = sum(kind in row.labels for row in rows)
-        assert positives >= 25, kind
-        assert sum(kind in row.labels for row in rows if row.split == "test") >= 10, kind
-    for kind in (PRAISE, COMPLAINT):
-        assert sum(kind in row.labels for row in rows) >= 40, kind
-    assert sum(not row.labels for row in rows) >= 80  # hard negatives
-
-
-def test_labelled_texts_are_unique(rows: list[LabelledText]) -> None:
-    texts = [row.text for row in rows]
-    assert len(texts) == len(set(texts))
-
-
-# --- quality floors ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("kind", TEXT_KINDS)
-def test_quality_on_held_out_test_split(
-    kind: str, scores: dict[str, dict[str, dict[str, float]]]
-) -> None:
-    precision_floor, recall_floor = TEST_FLOORS[kind]
-    measured = scores["test"][kind]
-    assert measured["precision"] >= precision_floor, measured
-    assert measured["recall"] >= recall_floor, measured
-
-
-@pytest.mark.parametrize("kind", TEXT_KINDS)
-def test_quality_on_dev_split(kind: str, scores: dict[str, dict[str, dict[str, float]]]) -> None:
-    precision_floor, recall_floor = DEV_FLOORS[kind]
-    measured = scores["dev"][kind]
-    assert measured["precision"] >= precision_floor, measured
-    assert measured["recall"] >= recall_floor, measured
-
-
-# --- safety: complaints are caught ---------------------------------------------------------
-
-CLEAR_COMPLAINTS = [
-    "The invoice was wrong again.",
-    "Nobody called me back.",
-    "Still in pain after the filling.",
-    "Really disappointed with the delay.",
-    "Not happy at all with the service.",
-    "The last delivery wasn't great.",
-    "Great team but the billing is a mess and I was overcharged.",
-    "I want a refund for the workshop.",
-    "Your receptionist was rude to my mother.",
-    "We're very unhappy with the new website.",
-    "The crown you fitted fell out on Sunday.",
-    "Terrible experience, we're moving our accounts elsewhere.",
-    "The pallets arrived damaged for the second time.",
-    "I've had to chase your office three times this week.",
-    "Why does nobody ever answer the phone?",
-    "I would not recommend your firm to anyone.",
-    "The report was full of mistakes.",
-    "Honestly, the service was dreadful this time.",
-    "She's still waiting for the deeds, it's unacceptable.",
-    "The campaign was a waste of money.",
-    "The filing was late and now we have a penalty.",
-    "Lovely people, shame the work was so sloppy.",
-]
-
-
-@pytest.mark.parametrize("sentence", CLEAR_COMPLAINTS)
-def test_clear_complaints_are_never_missed(sentence: str) -> None:
-    assert COMPLAINT in detect(sentence)
-
-
-@pytest.mark.parametrize(
-    "sentence", ["Your new system is a disaster.", "Your team let us down badly."]
-)
-def test_vader_catches_complaints_no_pattern_names(sentence: str) -> None:
-    # No complaint pattern matches these; only the sentiment score aimed at "your ..." does.
-    assert COMPLAINT in detect(sentence)
-
-
-def test_complaint_suppresses_praise_in_the_same_sentence_only() -> None:
-    mixed = detect("The team were brilliant but the invoice was wrong.")
-    assert COMPLAINT in mixed
-    assert PRAISE not in mixed
-    separate = detect("The team were brilliant. The invoice was wrong, though.")
-    assert {PRAISE, COMPLAINT} <= set(separate)
-
-
-def test_negated_praise_is_a_complaint_not_praise() -> None:
-    for sentence in ("The designs weren't great.", "Not impressed with the turnaround."):
-        found = detect(sentence)
-        assert PRAISE not in found, sentence
-        assert COMPLAINT in found, sentence
-
-
-def test_positive_idioms_with_negation_words() -> None:
-    assert set(detect("We couldn't be happier with the new crown.")) == {PRAISE}
-    assert detect("No complaints from the client, the handover went smoothly.") == {}
-
-
-# --- each kind fires on plain examples ------------------------------------------------------
+def test_the_shipped_weights_load_and_carry_their_calibration() -> None:
+    shipped = text_model.shipped()
+    assert shipped is not None
+    assert set(shipped.meta["thresholds"]) == set(TEXT_KINDS)
+    for limits in shipped.meta["thresholds"].values():
+        assert 0 < limits["ask"] <= limits["confident"] < 1
+    assert shipped.meta["trained_on"]["rows"] >= 1400
 
 
 @pytest.mark.parametrize(
@@ -173,165 +55,136 @@ def test_positive_idioms_with_negation_words() -> None:
     [
         ("You guys were fantastic.", PRAISE),
         ("Best dentist I've ever had, she said.", PRAISE),
-        ("I'd recommend you to anyone.", TESTIMONIAL),
         ("She left us a five-star review on Google.", TESTIMONIAL),
         ("My sister will call you.", REFERRAL),
         ("I gave your number to my neighbour.", REFERRAL),
         ("You saved our launch.", SAVED_US),
         ("We'd have gone under without you.", SAVED_US),
         ("I just joined the regional chamber of commerce.", PARTNER_ASSOCIATION),
-        ("I've been elected to the board of the local BNI chapter.", PARTNER_ASSOCIATION),
+        ("The invoice was wrong again.", COMPLAINT),
+        ("Nobody called me back.", COMPLAINT),
+        ("I've had to chase your office three times this week.", COMPLAINT),
     ],
 )
-def test_plain_examples(sentence: str, kind: str) -> None:
+def test_plain_examples_are_read_confidently(sentence: str, kind: str) -> None:
     assert kind in detect(sentence)
 
 
-# --- things that must stay silent ------------------------------------------------------------
-
-QUESTIONS = [
-    "Would you recommend a good lawyer?",
-    "Can you recommend a bookkeeper for my brother",
-    "Do you know anyone who joined the chamber of commerce?",
-    "Could you send your details to my sister?",
-    "Is the new crown supposed to feel perfect straight away?",
-    "He asked whether we could refer him to a specialist.",
-]
-HYPOTHETICALS = [
-    "If this goes wrong we'll be in trouble.",
-    "If they like the pilot they might recommend us to head office.",
-    "Unless the shipment arrives we will lose the client.",
-    "We should ask Mrs Lane for a testimonial next month.",
-]
-STAFF_NOTES = [
-    "Called to remind about appointment.",
-    "Sent invoice.",
-    "Left voicemail, will call back Thursday.",
-    "Great meeting today, very productive.",
-    "Thanks for your email, please find the engagement letter attached.",
-    "We'd be delighted to help with the restructure.",
-    "Prepared the testimonial request template.",
-]
-OTHER_SENSES = [
-    "Patient referred to the specialist for an assessment.",
-    "Please refer to clause 4 of the agreement.",
-    "Saved the file to the shared drive.",
-    "Saved $40 with the coupon.",
-    "The association between sugar and decay was discussed.",
-    "The board meeting moved to Friday.",
-    "Pulp chamber cleaned and sealed.",
-    "Sent the quote for 200 reams of paper.",
-    "We recommended a night guard for his grinding.",
-]
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Called to remind about appointment.",
+        "Sent invoice.",
+        "Left voicemail, will call back Thursday.",
+        "Please refer to clause 4 of the agreement.",
+        "Saved the file to the shared drive.",
+        "The board meeting moved to Friday.",
+    ],
+)
+def test_admin_and_other_word_senses_are_not_moments(sentence: str) -> None:
+    assert not set(detect(sentence)) & set(MOMENT_KINDS)
 
 
-@pytest.mark.parametrize("sentence", QUESTIONS + HYPOTHETICALS + STAFF_NOTES + OTHER_SENSES)
-def test_silent_sentences(sentence: str) -> None:
-    assert detect(sentence) == {}
+def test_detect_returns_what_read_finds_confidently() -> None:
+    text = "Lovely team. The invoice was wrong again, though, and nobody called me back."
+    assert detect(text) == read(text).confident
 
 
-# --- evidence and robustness -----------------------------------------------------------------
+def test_a_reading_has_evidence_confidence_and_whether_to_ask() -> None:
+    found = read("Checkup done. Mrs Patel said our receptionist is an absolute gem.")
+    praise = found.get(PRAISE)
+    assert praise is not None
+    assert praise.evidence == "Mrs Patel said our receptionist is an absolute gem."
+    assert 0.0 <= praise.confidence <= 1.0
+    assert praise.confident == (praise.confidence >= _limits(PRAISE)["confident"])
+    assert json.loads(json.dumps(found.as_dict()))["findings"][0]["kind"] == PRAISE
 
 
-def test_evidence_is_a_short_substring_of_the_input(rows: list[LabelledText]) -> None:
+def _limits(kind: str) -> dict[str, float]:
+    return text_model.shipped().meta["thresholds"][kind]
+
+
+def test_a_complaint_wins_over_praise_in_the_same_sentence() -> None:
+    found = read("The team were brilliant but the invoice was wrong and nobody called me back.")
+    assert found.complaint is not None
+    assert found.blocks_asks
+    praise = found.get(PRAISE)
+    assert praise is None or not praise.confident
+
+
+def test_praise_and_a_complaint_in_separate_sentences_are_both_read() -> None:
+    found = read("The team were brilliant. The invoice was wrong, though.")
+    assert {PRAISE, COMPLAINT} <= {f.kind for f in found.findings}
+    assert found.blocks_asks  # the agenda holds every ask while a complaint is read
+
+
+def test_an_unsure_complaint_keeps_praise_in_its_sentence_from_being_acted_on() -> None:
+    shipped = text_model.shipped()
+    sentence = "The hygienist was lovely."
+    limits = shipped.meta["thresholds"][COMPLAINT]
+    unsure = (limits["ask"] + limits["confident"]) / 2
+    forced = _with_complaint_confidence(shipped, unsure)
+    found = read(sentence, model=forced)
+    assert found.complaint is not None and not found.complaint.confident
+    praise = found.get(PRAISE)
+    assert praise is not None and not praise.confident
+
+
+def _with_complaint_confidence(shipped, confidence: float):
+    """The shipped model with complaint's calibration replaced so that every sentence reads
+    as a complaint at ``confidence`` (the other kinds untouched)."""
+    target = math.log(confidence / (1 - confidence))
+    combine = {**shipped.meta["combine"], COMPLAINT: {"model": 0.0, "rule": 0.0, "bias": target}}
+    meta = {**shipped.meta, "combine": combine}
+    return text_model.TextModel(
+        shipped.kinds, shipped.config, shipped.columns, shipped.weights, shipped.intercepts, meta
+    )
+
+
+def test_below_the_ask_threshold_nothing_is_reported() -> None:
+    found = read("Mtg moved to 3pm Thursday, room 2.")
+    assert found.findings == ()
+    assert read("") == Reading() and read("   \n") == Reading()
+
+
+def test_evidence_is_always_a_short_substring_of_the_input() -> None:
     long_note = (
         "We went through the quarterly numbers, the hiring plan, the new office lease and a "
         "long tail of smaller items, and right at the end he said you saved our launch, which "
         "was lovely to hear after two hours of spreadsheets and lease clauses and parking."
     )
-    texts = [row.text for row in rows] + [long_note, "Hi,\r\nThe crown feels perfect.\r\nTom"]
+    texts = [row.text for row in load_labelled(OLD)] + [long_note, "Hi,\r\nLove it.\r\nTom"]
     for text in texts:
-        for kind, evidence in detect(text).items():
-            assert kind in TEXT_KINDS
-            assert evidence, (kind, text)
-            assert evidence in text, (kind, evidence, text)
-            assert len(evidence) <= EVIDENCE_MAX_CHARS
-    assert "saved our launch" in detect(long_note)[SAVED_US]
-
-
-def test_evidence_points_at_the_triggering_sentence() -> None:
-    found = detect("Checkup done, no cavities. Mrs Patel said our receptionist is an absolute gem.")
-    assert found == {PRAISE: "Mrs Patel said our receptionist is an absolute gem."}
+        for finding in read(text).findings:
+            assert finding.evidence and finding.evidence in text, (finding, text)
+            assert len(finding.evidence) <= EVIDENCE_MAX_CHARS
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        "",
-        "   \n\t  ",
         ".",
         "?!?!",
         "😀😀😀 👍",
         "El tratamiento fue excelente, gracias.",
-        "Tout était parfait, merci beaucoup !",
-        "歯の治療はとても良かったです。",
         "\x00\x01 control \x1f characters",
         "word " * 50_000,
-        "without you " * 5_000 + "would",
         ("Mr. " * 2000) + "Smith.",
         "a" * 200_000,
     ],
 )
-def test_odd_input_does_not_crash(text: str) -> None:
-    started = time.perf_counter()
-    found = detect(text)
-    assert isinstance(found, dict)
-    assert set(found) <= set(TEXT_KINDS)
-    assert time.perf_counter() - started < 2.0  # no catastrophic regex backtracking
+def test_odd_input_reads_without_error(text: str) -> None:
+    found = read(text)
+    assert {f.kind for f in found.findings} <= set(TEXT_KINDS)
 
 
-def test_blank_input_is_empty() -> None:
-    assert detect("") == {}
-    assert detect("  \n ") == {}
+def test_reading_is_deterministic() -> None:
+    texts = [row.text for row in load_labelled(OLD)][:80]
+    first = [read(t).as_dict() for t in texts]
+    reading.rules.compound.cache_clear()
+    assert [read(t).as_dict() for t in texts] == first
 
 
-def test_deterministic(rows: list[LabelledText]) -> None:
-    first = [detect(row.text) for row in rows]
-    moments._compound.cache_clear()
-    second = [detect(row.text) for row in rows]
-    assert first == second
-
-
-def test_fast_enough_for_every_save(rows: list[LabelledText]) -> None:
-    texts = [row.text for row in rows]
-    detect(texts[0])  # load VADER once, as the first real save would
-    started = time.perf_counter()
-    for text in texts:
-        detect(text)
-    per_note = (time.perf_counter() - started) / len(texts)
-    # Measured ~0.2 ms per note; the bound is loose so a slow CI machine does not flake.
-    assert per_note < 0.005
-
-
-# --- evaluation helpers ------------------------------------------------------------------------
-
-
-def test_evaluate_counts_per_kind() -> None:
-    rows = [
-        LabelledText("a", frozenset({PRAISE}), "test"),
-        LabelledText("b", frozenset({PRAISE, REFERRAL}), "test"),
-        LabelledText("c", frozenset(), "test"),
-    ]
-    predictions = {"a": {PRAISE: "a"}, "b": {REFERRAL: "b"}, "c": {PRAISE: "c"}}
-    scores = evaluate(rows, detector=lambda text: predictions[text])
-    assert scores[PRAISE] == pytest.approx(
-        {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2.0}
-    )
-    assert scores[REFERRAL] == pytest.approx(
-        {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1.0}
-    )
-    assert scores[TESTIMONIAL]["support"] == 0
-
-
-def test_main_prints_a_markdown_table() -> None:
-    out = io.StringIO()
-    with redirect_stdout(out):
-        assert moments.main([str(DATA)]) == 0
-    table = out.getvalue()
-    assert table.startswith("| split | kind | precision | recall | F1 | support |")
-    assert table.count("\n| test |") == len(TEXT_KINDS)
-
-
-def test_kind_constants() -> None:
-    assert set(MOMENT_KINDS) == {PRAISE, TESTIMONIAL, REFERRAL, SAVED_US, PARTNER_ASSOCIATION}
-    assert (*MOMENT_KINDS, COMPLAINT) == TEXT_KINDS
+def test_without_weights_the_rules_read_alone(monkeypatch) -> None:
+    monkeypatch.setattr(reading, "shipped", lambda: None)
+    assert set(read("Nobody called me back.").confident) == {COMPLAINT}

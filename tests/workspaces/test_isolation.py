@@ -23,9 +23,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def theirs(bright, bob, bright_today):
-    today = bright_today
+def theirs(bright, bob):
     """One of every kind of object, in Bob's workspace."""
+    # Bright Law's own date: the `today` fixture is Acme's (London), a day ahead of New York
+    # between midnight and 5am UTC, when an issue opened "today" would be in Bright's future.
+    today = bright.today()
     ann = factories.client_with_history(bright, today)
     factories.activity(ann, today, signals=["praise"])
     issue = actions.open_issue(ann, "Late filing", opened_on=today)
