@@ -16,14 +16,15 @@ from rapport.agenda.scripts import DEFAULTS_BY_KEY, MERGE_FIELDS
 from rapport.clients import actions as clients
 from rapport.clients.models import Issue
 from rapport.outreach.models import Channel, Outcome
-from rapport.workspaces.access import get_in_workspace, owner_required, workspace_required
+from rapport.workspaces import audit
+from rapport.workspaces.access import configure_required, get_in_workspace, work_required
 
 TODAY_LIMIT = 50
 # Items that are asks get the outcome buttons; the rest are done or snoozed.
 OUTCOME_ACTIONS = {*ASK_ACTIONS, Action.UPFRONT_CONTRACT}
 
 
-@workspace_required
+@work_required
 def today(request):
     workspace = request.workspace
     actions.ensure_current(workspace)
@@ -84,7 +85,7 @@ def _after(request, item, message, *, form=None, snooze_form=None, status=200):
     return redirect("agenda:today")
 
 
-@workspace_required
+@work_required
 @require_POST
 def outcome(request, pk):
     item = _item(request, pk)
@@ -126,7 +127,7 @@ class FixForm(forms.Form):
         )
 
 
-@workspace_required
+@work_required
 @require_POST
 def recover(request, pk):
     """The next step of a service recovery, from its agenda item."""
@@ -163,7 +164,7 @@ def recover(request, pk):
     return _after(request, item, message)
 
 
-@workspace_required
+@work_required
 @require_POST
 def done(request, pk):
     item = _item(request, pk)
@@ -171,7 +172,7 @@ def done(request, pk):
     return _after(request, item, "Done.")
 
 
-@workspace_required
+@work_required
 @require_POST
 def snooze(request, pk):
     item = _item(request, pk)
@@ -187,7 +188,7 @@ def snooze(request, pk):
     return _after(request, item, f"Snoozed until {form.cleaned_data['until']}.")
 
 
-@owner_required
+@configure_required
 @require_POST
 def rebuild(request):
     count = engine.refresh(request.workspace)
@@ -195,7 +196,7 @@ def rebuild(request):
     return redirect("agenda:today")
 
 
-@workspace_required
+@work_required
 def scripts(request):
     own = dict(Script.objects.in_workspace(request.workspace).values_list("key", "body"))
     rows = [
@@ -206,7 +207,7 @@ def scripts(request):
     return TemplateResponse(request, "agenda/scripts.html", context)
 
 
-@workspace_required
+@configure_required
 def script_edit(request, key):
     default = DEFAULTS_BY_KEY.get(key)
     if default is None:
@@ -214,11 +215,9 @@ def script_edit(request, key):
     own = Script.objects.in_workspace(request.workspace).filter(key=key).first()
     form = ScriptForm(request.POST or None, initial={"body": own.body if own else default.body})
     if request.method == "POST":
-        if not request.membership.is_owner:
-            messages.error(request, "Only an owner can change scripts.")
-            return redirect("agenda:scripts")
         if "reset" in request.POST:
             Script.objects.in_workspace(request.workspace).filter(key=key).delete()
+            _script_changed(request, key, "reset")
             messages.success(request, f"“{default.title}” is back to the default wording.")
             return redirect("agenda:scripts")
         if form.is_valid():
@@ -227,6 +226,7 @@ def script_edit(request, key):
                 key=key,
                 defaults={"body": form.cleaned_data["body"], "updated_by": request.user},
             )
+            _script_changed(request, key, "edited")
             messages.success(request, f"“{default.title}” saved.")
             return redirect("agenda:scripts")
     context = {
@@ -238,6 +238,16 @@ def script_edit(request, key):
         "section": "scripts",
     }
     return TemplateResponse(request, "agenda/script_edit.html", context)
+
+
+def _script_changed(request, key, change):
+    audit.record(
+        audit.Kind.SETTINGS_CHANGED,
+        workspace=request.workspace,
+        target=f"script:{key}",
+        detail={"change": change},
+        request=request,
+    )
 
 
 class ReactivationForm(forms.Form):
@@ -278,7 +288,7 @@ class ReactivationForm(forms.Form):
         return data
 
 
-@workspace_required
+@work_required
 @require_POST
 def reactivation(request, pk):
     """One-click outcome of a win-back call, from its agenda item."""

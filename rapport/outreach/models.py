@@ -16,7 +16,14 @@ from django.utils import timezone
 
 from rapport.clients.models import Contact
 from rapport.outreach import tokens
-from rapport.workspaces.models import WorkspaceOwned, WorkspaceQuerySet
+
+# The rate-limit bucket moved to workspaces (sign-in uses it too); the name
+# stays importable from here.
+from rapport.workspaces.models import (
+    RateBucket,  # noqa: F401
+    WorkspaceOwned,
+    WorkspaceQuerySet,
+)
 
 # Client pages stay open this long after the ask (DESIGN: tokens expire).
 TOKEN_DAYS = 30
@@ -292,15 +299,3 @@ class OutboundMessage(WorkspaceOwned):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.to_address} ({self.status})"
-
-
-class RateBucket(models.Model):
-    """A token bucket kept in the database, so a rate limit holds across
-    several web processes without a cache server."""
-
-    key = models.CharField(max_length=200, unique=True)
-    tokens = models.FloatField()
-    updated_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.tokens:.1f}"

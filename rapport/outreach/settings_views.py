@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from rapport.outreach import automation, calendar, compose
-from rapport.workspaces.access import workspace_required
+from rapport.workspaces import audit
+from rapport.workspaces.access import configure_required, personal_required
 from rapport.workspaces.models import Membership, Workspace, hash_token
 
 
@@ -36,28 +37,42 @@ def _personal(request, feed_url: str | None = None):
     return response
 
 
-@workspace_required
+@personal_required
 def personal(request):
     return _personal(request)
 
 
-@workspace_required
+@personal_required
 @require_POST
 def feed_create(request):
     """Make (or replace) the feed link and show it, this once."""
     token = calendar.issue_token(request.membership)
+    audit.record(
+        audit.Kind.TOKEN_ROTATED,
+        workspace=request.workspace,
+        target=audit.target(request.membership),
+        detail={"token": "calendar feed"},
+        request=request,
+    )
     return _personal(request, calendar.feed_url(token))
 
 
-@workspace_required
+@personal_required
 @require_POST
 def feed_off(request):
     calendar.turn_off(request.membership)
+    audit.record(
+        audit.Kind.TOKEN_REVOKED,
+        workspace=request.workspace,
+        target=audit.target(request.membership),
+        detail={"token": "calendar feed"},
+        request=request,
+    )
     messages.success(request, "Your calendar feed is off: its link no longer works.")
     return redirect("outreach:personal_settings")
 
 
-@workspace_required
+@personal_required
 @require_POST
 def digest_toggle(request):
     wants = request.POST.get("wants_digest") in ("on", "true", "1")
@@ -104,18 +119,21 @@ class AutomationForm(forms.Form):
         }
 
 
-@workspace_required
+@configure_required
 def automation_settings(request):
     workspace = request.workspace
     form = AutomationForm(request.POST or None, workspace=workspace)
-    if request.method == "POST":
-        if not request.membership.is_owner:
-            messages.error(request, "Only an owner can change the automation rules.")
-            return redirect("outreach:automation")
-        if form.is_valid():
-            automation.save_settings(workspace, form.settings())
-            messages.success(request, "Automation rules saved.")
-            return redirect("outreach:automation")
+    if request.method == "POST" and form.is_valid():
+        automation.save_settings(workspace, form.settings())
+        audit.record(
+            audit.Kind.SETTINGS_CHANGED,
+            workspace=workspace,
+            target="settings:automation",
+            detail={"fields": sorted(form.changed_data)},
+            request=request,
+        )
+        messages.success(request, "Automation rules saved.")
+        return redirect("outreach:automation")
     return TemplateResponse(request, "outreach/settings_automation.html", {"form": form})
 
 
@@ -148,17 +166,21 @@ def _delivery(request, hook_token: str | None = None, form=None):
     return response
 
 
-@workspace_required
+@configure_required
 def delivery_settings(request):
     """Email and SMS: the inbound webhooks and the suppression list."""
     if request.method == "POST":
-        if not request.membership.is_owner:
-            messages.error(request, "Only an owner can change this.")
-            return redirect("outreach:delivery")
         if "rotate" in request.POST:
             token = secrets.token_urlsafe(24)
             Workspace.objects.filter(pk=request.workspace.pk).update(
                 webhook_token_hash=hash_token(token)
+            )
+            audit.record(
+                audit.Kind.TOKEN_ROTATED,
+                workspace=request.workspace,
+                target=audit.target(request.workspace),
+                detail={"token": "webhooks"},
+                request=request,
             )
             return _delivery(request, hook_token=token)
         form = SuppressForm(request.POST)
@@ -168,6 +190,13 @@ def delivery_settings(request):
 
             data = form.cleaned_data
             suppress(request.workspace, data["channel"], data["address"], Suppression.Reason.MANUAL)
+            audit.record(
+                audit.Kind.SETTINGS_CHANGED,
+                workspace=request.workspace,
+                target="settings:suppression",
+                detail={"channel": data["channel"], "added": "manual suppression"},
+                request=request,
+            )
             messages.success(request, f"{data['address']} will get no automated message.")
             return redirect("outreach:delivery")
         return _delivery(request, form=form)

@@ -20,7 +20,15 @@ from rapport.agenda.scripts import bodies_for, render
 from rapport.clients.models import Contact
 from rapport.outreach import actions, compose, privacy
 from rapport.outreach.models import Ask, AskKind, Channel, OutboundMessage, Suppression
-from rapport.workspaces.access import get_in_workspace, owner_required, workspace_required
+from rapport.workspaces import audit
+from rapport.workspaces.access import (
+    erase_required,
+    export_required,
+    get_in_workspace,
+    requires,
+    work_required,
+)
+from rapport.workspaces.models import Capability
 
 SCRIPT_FOR_KIND = {
     AskKind.REFERRAL: "point_of_sale",
@@ -131,7 +139,8 @@ def _channel_problem(contact: Contact, channel: str) -> str:
     return ""
 
 
-@workspace_required
+# The compose page is a form to send with: nothing in it for a read-only role.
+@requires(Capability.WORK, reading=Capability.WORK)
 def compose_ask(request, pk, channel):
     """Compose an ask by email or SMS from the script: preview, then send now or later."""
     if channel not in (Channel.EMAIL, Channel.SMS):
@@ -219,7 +228,7 @@ def _preview(workspace, data, channel) -> dict:
     }
 
 
-@workspace_required
+@work_required
 @require_POST
 def qr_ask(request, pk):
     """The point-of-sale ask: a QR code the client scans at the desk."""
@@ -241,7 +250,7 @@ def qr_ask(request, pk):
     return redirect("outreach:card", pk=ask.pk)
 
 
-@workspace_required
+@work_required
 def card(request, pk):
     ask = get_in_workspace(Ask.objects.select_related("contact"), request.workspace, pk=pk)
     if not ask.token_salt:
@@ -258,7 +267,7 @@ def card(request, pk):
     return TemplateResponse(request, "outreach/card.html", context)
 
 
-@workspace_required
+@work_required
 def outbox(request):
     status = request.GET.get("status", "")
     queryset = OutboundMessage.objects.in_workspace(request.workspace).select_related("contact")
@@ -280,7 +289,7 @@ def outbox(request):
     return TemplateResponse(request, "outreach/outbox.html", context)
 
 
-@workspace_required
+@work_required
 @require_POST
 def retry(request, pk):
     message = get_in_workspace(OutboundMessage.objects.all(), request.workspace, pk=pk)
@@ -297,19 +306,33 @@ def retry(request, pk):
     return redirect("outreach:outbox")
 
 
-@workspace_required
+@export_required
 def export_contact(request, pk):
     contact = get_in_workspace(Contact.objects.active(), request.workspace, pk=pk)
+    audit.record(
+        audit.Kind.EXPORT,
+        workspace=request.workspace,
+        target=audit.target(contact),
+        detail={"what": "contact data (GDPR export)"},
+        request=request,
+    )
     response = HttpResponse(privacy.export(contact), content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="contact-{contact.external_id}.json"'
     return response
 
 
-@owner_required
+@erase_required
 def erase_contact(request, pk):
     contact = get_in_workspace(Contact.objects.active(), request.workspace, pk=pk)
     if request.method == "POST" and request.POST.get("confirm") == contact.name:
         name = contact.name
+        # The id only: the log must hold nothing of the person once erased.
+        audit.record(
+            audit.Kind.ERASURE,
+            workspace=request.workspace,
+            target=audit.target(contact),
+            request=request,
+        )
         privacy.erase(contact)
         engine.refresh(request.workspace)
         messages.success(request, f"{name} was erased. Only a hashed suppression entry remains.")
@@ -320,7 +343,7 @@ def erase_contact(request, pk):
     )
 
 
-@workspace_required
+@work_required
 def testimonial_photo(request, pk):
     """Photos are private until published: only the workspace's members see them."""
     from rapport.advocacy.models import Testimonial

@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 
 from rapport.winback import report
-from rapport.workspaces.access import workspace_required
+from rapport.workspaces.access import work_required
 
 PAGE_SIZE = 50
 
@@ -20,7 +20,7 @@ def _choices(request) -> tuple[str, str]:
     )
 
 
-@workspace_required
+@work_required
 def winback(request):
     workspace = request.workspace
     show, sort = _choices(request)
@@ -46,7 +46,7 @@ def winback(request):
     return TemplateResponse(request, template, context)
 
 
-@workspace_required
+@work_required
 def export(request):
     workspace = request.workspace
     show, sort = _choices(request)
