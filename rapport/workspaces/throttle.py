@@ -12,10 +12,10 @@ import datetime as dt
 import functools
 
 from django.conf import settings
-from django.contrib.auth.forms import AuthenticationForm
 from django.template.response import TemplateResponse
 
 from rapport.workspaces import audit, ratelimit
+from rapport.workspaces.forms import LoginForm
 
 WINDOW = dt.timedelta(hours=1)
 LOCKED_MESSAGE = (
@@ -43,16 +43,12 @@ def locked_out(request, original_response=None, credentials=None):
         actor=_known_user(username),
         request=request,
     )
-    form = AuthenticationForm(request, initial={"username": username})
-    form.add_error(None, LOCKED_MESSAGE)
-    response = TemplateResponse(
-        request,
-        "workspaces/login.html",
-        {"form": form, "next": request.POST.get("next", "")},
-        status=429,
-    )
+    form = LoginForm(request, initial={"username": username})
+    context = {"form": form, "next": request.POST.get("next", ""), "locked": LOCKED_MESSAGE}
+    response = TemplateResponse(request, "workspaces/login.html", context, status=429)
     response["Retry-After"] = str(int(WINDOW.total_seconds()))
-    return response
+    # Axes' middleware swaps this in after the template responses were rendered.
+    return response.render()
 
 
 def _known_user(email: str):

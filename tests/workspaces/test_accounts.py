@@ -9,45 +9,6 @@ from rapport.workspaces.models import Invitation, Membership, Role, Workspace
 pytestmark = pytest.mark.django_db
 
 
-def test_sign_up_creates_a_user_and_an_owned_workspace_and_logs_in():
-    client = Client()
-    response = client.post(
-        reverse("workspaces:signup"),
-        {
-            "first_name": "Dana",
-            "email": "Dana@Example.com",
-            "password": "a-long-enough-passphrase",
-            "workspace_name": "Dana's Dental",
-            "time_zone": "Europe/Paris",
-        },
-    )
-    assert response.status_code == 302
-    user = get_user_model().objects.get(username="dana@example.com")
-    workspace = Workspace.objects.get(name="Dana's Dental")
-    assert workspace.slug == "danas-dental"
-    assert workspace.time_zone == "Europe/Paris"
-    assert Membership.objects.get(user=user, workspace=workspace).role == Role.OWNER
-    assert client.get(reverse("agenda:today")).status_code == 200
-
-
-def test_sign_up_rerenders_with_messages_on_bad_input(alice):
-    response = Client().post(
-        reverse("workspaces:signup"),
-        {
-            "first_name": "",
-            "email": "alice@example.com",
-            "password": "123",
-            "workspace_name": "",
-            "time_zone": "Mars/Base",
-        },
-    )
-    assert response.status_code == 200
-    errors = response.context["form"].errors
-    assert "log in instead" in errors["email"][0]
-    assert {"first_name", "workspace_name", "time_zone", "password"} <= set(errors)
-    assert not Workspace.objects.exists()
-
-
 def test_log_in_and_out(alice, acme):
     client = Client()
     response = client.post(

@@ -137,6 +137,8 @@ CASES = {
 
 EXEMPT = {
     "workspaces:invitation": "public page reached by an unguessable token, tested in test_members",
+    "workspaces:signup_confirm": "public: a signed sign-up link, no workspace yet (test_signup)",
+    "password_reset_confirm": "public: Django's password-reset token (test_password_reset)",
     "agenda:script_edit": "takes a script name, not an id; rows are looked up in the request's "
     "workspace (test_script_edits_stay_in_their_workspace)",
     "outreach:page": "the client's page: public, by unguessable token (tests/outreach)",
