@@ -4,7 +4,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from rapport.workspaces.models import Invitation, Membership, Role, Workspace
+from rapport.workspaces.models import Invitation, Membership, Role
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,5 @@
 """CSRF on every state-changing request, and `check --deploy` in production."""
 
-import datetime as dt
 import os
 import subprocess
 import sys
@@ -9,27 +8,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from rapport.advocacy import models as advocacy
-from rapport.clients.models import Contact
-from rapport.outreach.actions import start_ask
-from rapport.outreach.models import OutboundMessage
-from tests import factories
-from tests.workspaces.test_isolation import CASES
+from tests.workspaces.routes import CSRF_EXEMPT, PUBLIC, ROUTES, database_checksum, url_args
 
 pytestmark = pytest.mark.django_db
-
-NO_ID_POSTS = [
-    "workspaces:signup",
-    "login",
-    "logout",
-    "workspaces:create",
-    "workspaces:settings",
-    "workspaces:members",
-    "password_change",
-    "clients:create",
-    "clients:import",
-    "agenda:rebuild",
-]
 
 
 @pytest.fixture
@@ -39,64 +20,24 @@ def csrf_client(alice, acme):
     return client
 
 
-@pytest.fixture
-def ours(acme, alice, today):
-    from rapport.agenda import engine
-    from rapport.agenda.models import AgendaItem
-    from rapport.clients import actions
-    from rapport.clients.models import Deal
-    from rapport.workspaces.models import Invitation, Membership
-
-    ann = factories.client_with_history(acme, today)
-    factories.activity(ann, today, signals=["praise"])
-    lapsed = factories.contact(acme, first_name="Lapsed")
-    factories.purchases(lapsed, [today - dt.timedelta(days=200 + 60 * k) for k in range(4)])
-    engine.refresh(acme, today)
-    return {
-        "contact": ann,
-        "issue": actions.open_issue(ann, "x", opened_on=today),
-        "deal": actions.save_deal(Deal(workspace=acme, contact=ann, title="d", stage="won")),
-        "item": AgendaItem.objects.filter(workspace=acme).first(),
-        "membership": Membership.objects.get(workspace=acme, user=alice),
-        "invitation": Invitation.issue(acme, "n@example.com", "member", alice)[0],
-        "batch": "0" * 32,
-        "workspace": acme,
-        "ask": start_ask(ann, kind="referral", channel="link", by=alice),
-        "recover_item": AgendaItem.objects.get(workspace=acme, action="recover"),
-        "testimonial": advocacy.Testimonial.objects.create(
-            workspace=acme, contact=ann, text="x", received_on=today, consent_publish=True
-        ),
-        "reactivate_item": AgendaItem.objects.get(workspace=acme, action="reactivate"),
-        "message": OutboundMessage.objects.create(
-            workspace=acme,
-            kind="ask",
-            contact=ann,
-            to_address="a@example.com",
-            body_text="x",
-            idempotency_key="csrf-test",
-            status="failed",
-        ),
-    }
+POSTS = sorted(name for name, entry in ROUTES.items() if entry["POST"] and name not in CSRF_EXEMPT)
 
 
-@pytest.mark.parametrize("name", sorted(name for name, case in CASES.items() if case[0] == "post"))
-def test_object_routes_refuse_a_post_without_csrf_token(csrf_client, ours, name):
-    _, key, data, *extra = CASES[name]
-    before = Contact.objects.count(), Contact.objects.values_list("first_name", "stage").first()
-    obj = ours[key]
-    url = reverse(name, args=[obj if isinstance(obj, str) else obj.pk, *extra])
-    response = csrf_client.post(url, data)
-    assert response.status_code == 403
-    assert (
-        Contact.objects.count(),
-        Contact.objects.values_list("first_name", "stage").first(),
-    ) == before
+@pytest.mark.parametrize("name", POSTS)
+def test_every_post_refuses_a_missing_csrf_token(csrf_client, objects, name):
+    """Every route that takes a POST, from the route table: signed in or
+    not, public or not, without the token it is 403 and nothing changes."""
+    entry = ROUTES[name]
+    url = reverse(name, args=url_args(entry, objects))
+    before = database_checksum()
+    response = csrf_client.post(url, entry.get("data", {}))
+    assert response.status_code == 403, name
+    assert database_checksum() == before
 
 
-@pytest.mark.parametrize("name", NO_ID_POSTS)
-def test_other_forms_refuse_a_post_without_csrf_token(csrf_client, name):
-    response = csrf_client.post(reverse(name), {"first_name": "x"})
-    assert response.status_code == 403
+def test_the_csrf_exempt_posts_are_the_token_authenticated_ones():
+    for name in CSRF_EXEMPT:
+        assert ROUTES[name]["POST"] == PUBLIC and ROUTES[name].get("key", "").endswith("token")
 
 
 def test_a_post_with_the_token_passes(csrf_client, ours):
