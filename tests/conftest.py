@@ -78,3 +78,37 @@ def today(acme):
 @pytest.fixture
 def days_ago(today):
     return lambda n: today - dt.timedelta(days=n)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flushable_security_log():
+    """Tests that commit (live servers, transaction=True) are cleaned up by
+    Django's flush, which on SQLite is a DELETE — refused by the security
+    log's append-only triggers. The test runner's flush alone steps around
+    them: it drops the triggers, deletes, and puts back the very same ones
+    it read from the schema. The application never gets this door."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":  # PostgreSQL's flush is TRUNCATE: no row trigger fires
+        yield
+        return
+    from django.db.backends.sqlite3.base import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, **kwargs):
+        statements = original(self, style, tables, **kwargs)
+        if "workspaces_auditevent" not in tables:
+            return statements
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master"
+                " WHERE type = 'trigger' AND tbl_name = 'workspaces_auditevent'"
+            )
+            triggers = cursor.fetchall()
+        drops = [f"DROP TRIGGER IF EXISTS {name}" for name, _ in triggers]
+        return drops + list(statements) + [sql for _, sql in triggers]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield

@@ -13,6 +13,7 @@ account), so attempts can be correlated without keeping the address.
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 
 from django.conf import settings
@@ -43,7 +44,10 @@ def _ip(request) -> str | None:
     from rapport.workspaces.ratelimit import client_ip
 
     address = client_ip(request)
-    return address if address != "unknown" else None
+    try:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:  # a unix socket's peer, say: no address to keep
+        return None
 
 
 def record(

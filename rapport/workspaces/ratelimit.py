@@ -73,13 +73,13 @@ def _trusted(address: str) -> bool:
     return any(ip in network for network in settings.TRUSTED_PROXY_NETWORKS)
 
 
-def client_ip(request) -> str:
+def client_ip(request) -> str | None:
     """The client's address. X-Forwarded-For counts only when the request
     came from a configured proxy (TRUSTED_PROXIES), and then only the
     right-most address that is not itself a trusted proxy: everything to its
     left was written by the client and may be anything."""
-    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
-    if not _trusted(remote):
+    remote = request.META.get("REMOTE_ADDR") or None  # None: not a network request
+    if remote is None or not _trusted(remote):
         return remote
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]

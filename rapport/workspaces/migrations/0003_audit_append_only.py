@@ -37,7 +37,7 @@ POSTGRESQL_REVERSE = [
 def forwards(apps, schema_editor):
     statements = {"sqlite": SQLITE, "postgresql": POSTGRESQL}.get(schema_editor.connection.vendor)
     for statement in statements or []:
-        schema_editor.execute(statement)
+        schema_editor.execute(statement, params=None)
 
 
 def backwards(apps, schema_editor):
@@ -45,7 +45,7 @@ def backwards(apps, schema_editor):
         schema_editor.connection.vendor
     )
     for statement in statements or []:
-        schema_editor.execute(statement)
+        schema_editor.execute(statement, params=None)
 
 
 class Migration(migrations.Migration):
