@@ -144,3 +144,42 @@ def test_a_user_without_a_workspace_is_sent_to_create_one(db):
     assert response["Location"] == reverse("workspaces:create")
     client.post(reverse("workspaces:create"), {"workspace_name": "Solo", "time_zone": "UTC"})
     assert client.get(reverse("agenda:today")).status_code == 200
+
+
+REDIRECT_CORPUS = [
+    "//evil.example",
+    "https:evil.example",
+    "http:///evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "javascript:alert(1)",
+    "https://evil.example/",
+    "///evil.example",
+    "/%5Cevil.example",
+    " //evil.example",
+]
+
+
+@pytest.mark.parametrize("target", REDIRECT_CORPUS)
+def test_no_next_ever_leaves_the_site(target, alice, acme):
+    from urllib.parse import urlsplit
+
+    client = Client()
+    response = client.post(
+        reverse("login") + "?next=" + target,
+        {"username": "alice@example.com", "password": "password-for-tests", "next": target},
+    )
+    assert response.status_code == 302
+    location = urlsplit(response["Location"])
+    assert not location.scheme and not location.netloc, response["Location"]
+    assert not response["Location"].startswith(("//", "/\\"))
+
+
+@pytest.mark.parametrize("target", REDIRECT_CORPUS)
+def test_sign_up_next_is_local_or_dropped(target):
+    from urllib.parse import urlsplit
+
+    from rapport.workspaces.views import is_local_path
+
+    if is_local_path(target):  # only a path on this site, like /%5Cevil.example
+        assert not urlsplit(target).netloc and not urlsplit(target).scheme
