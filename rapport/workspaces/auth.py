@@ -29,19 +29,24 @@ def _logged_out(sender, request, user, **kwargs):
         audit.record(audit.Kind.LOGOUT, actor=user, target=audit.target(user), request=request)
 
 
-@receiver(user_login_failed)
-def _login_failed(sender, credentials, request=None, **kwargs):
-    email = credentials.get("username", "")
+def _about_address(kind, email: str, request) -> None:
+    """An event about an address typed at a door (sign-in, reset): the
+    account when there is one, and a keyed hash, not the address, so
+    repeated guesses at one address can be told apart without the log
+    keeping what was typed."""
     user = _user_for(email)
     audit.record(
-        audit.Kind.LOGIN_FAILED,
+        kind,
         actor=user,
         target=audit.target(user) if user else "",
-        # A keyed hash, not the address: repeated guesses at one address can be
-        # told apart without the log keeping what was typed.
         detail={"email_hash": audit.email_hash(email), "known": user is not None},
         request=request,
     )
+
+
+@receiver(user_login_failed)
+def _login_failed(sender, credentials, request=None, **kwargs):
+    _about_address(audit.Kind.LOGIN_FAILED, credentials.get("username", ""), request)
 
 
 class LoginView(auth_views.LoginView):
@@ -52,15 +57,7 @@ class LoginView(auth_views.LoginView):
 
 class ResetForm(PasswordResetForm):
     def save(self, *args, request=None, **kwargs):
-        email = self.cleaned_data["email"]
-        user = _user_for(email)
-        audit.record(
-            audit.Kind.PASSWORD_RESET_REQUESTED,
-            actor=user,
-            target=audit.target(user) if user else "",
-            detail={"email_hash": audit.email_hash(email), "known": user is not None},
-            request=request,
-        )
+        _about_address(audit.Kind.PASSWORD_RESET_REQUESTED, self.cleaned_data["email"], request)
         # Django sends the email only when an active account has this
         # address; the page that follows is the same either way.
         return super().save(*args, request=request, **kwargs)
