@@ -64,13 +64,15 @@ def test_unknown_kinds_are_refused(acme):
 
 
 def test_sign_in_and_out_are_recorded_with_the_address(alice, acme):
+    since = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     client = Client(REMOTE_ADDR="192.0.2.44")
     client.post(reverse("login"), {"username": "alice@example.com", "password": "nope"})
     client.post(
         reverse("login"), {"username": "alice@example.com", "password": "password-for-tests"}
     )
     client.post(reverse("logout"))
-    kinds = list(AuditEvent.objects.order_by("id").values_list("kind", "actor_id", "ip"))
+    events = AuditEvent.objects.filter(id__gt=since, actor_id=alice.pk).order_by("id")
+    kinds = list(events.values_list("kind", "actor_id", "ip"))
     assert kinds == [
         ("login_failed", alice.pk, "192.0.2.44"),
         ("login", alice.pk, "192.0.2.44"),
