@@ -196,6 +196,31 @@ def test_the_sign_in_limit_holds_across_workers_and_forged_forwarding(server):
     assert len(pids) >= 2, f"only one worker answered: {lines}"
 
 
+def test_a_client_page_token_limit_holds_across_workers(server):
+    srv, found, _, log_path = server
+    path = f"/c/{found['page']}/"
+    statuses = []
+    for _ in range(7):
+        cookie, field = _csrf(srv, path)
+        body = urllib.parse.urlencode({"csrfmiddlewaretoken": field, "name_1": ""})
+        status, _, _ = srv.request(
+            "POST",
+            path,
+            body,
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": f"csrftoken={cookie}",
+                "Origin": "null",  # what a browser sends under no-referrer
+            },
+        )
+        statuses.append(status)
+    # Five answers per token (a form with errors is 422), then 429.
+    assert statuses == [422] * 5 + [429] * 2, statuses
+    lines = [line for line in log_path.read_text().splitlines() if '"POST /c/' in line]
+    pids = {re.search(r"pid=<?(\d+)", line)[1] for line in lines}
+    assert len(pids) >= 2, f"only one worker answered: {lines}"
+
+
 def test_no_raw_token_in_the_whole_log(server):
     srv, found, process, log_path = server
     bad = secrets.token_urlsafe(24)

@@ -54,7 +54,6 @@ def requires(capability: str, *, reading: str = Capability.READ):
                 )
             return view(request, *args, **kwargs)
 
-        wrapper.required_capabilities = {"read": reading, "write": capability}
         return wrapper
 
     return decorate
