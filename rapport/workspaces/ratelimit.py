@@ -19,9 +19,14 @@ from django.utils import timezone
 from rapport.workspaces.models import AttemptWindow, RateBucket, hash_token
 
 
+def clock() -> dt.datetime:
+    """The time the limits count by (tests hold it still)."""
+    return timezone.now()
+
+
 def take(key: str, *, capacity: float, per_second: float, now: dt.datetime | None = None) -> bool:
     """Take one token from bucket `key`; False when it is empty."""
-    now = now or timezone.now()
+    now = now or clock()
     for _ in range(2):  # a second try if two processes created the row at once
         try:
             with transaction.atomic():
@@ -44,7 +49,7 @@ def take(key: str, *, capacity: float, per_second: float, now: dt.datetime | Non
 def attempt(key: str, *, limit: int, window: dt.timedelta, now: dt.datetime | None = None) -> bool:
     """Count one attempt under `key`; False once `limit` attempts were
     allowed inside the last `window` (the attempt is then not counted)."""
-    now = now or timezone.now()
+    now = now or clock()
     since = now - window
     for _ in range(2):
         try:
