@@ -24,6 +24,12 @@ from rapport.workspaces.models import AuditEvent, AuditKind
 Kind = AuditKind
 log = logging.getLogger(__name__)
 
+# Kinds an attacker can produce at will. The log cannot be pruned, so each
+# client may add at most NOISY_PER_HOUR of each an hour; past that the event
+# goes to the process log only.
+NOISY = frozenset({AuditKind.LOGIN_FAILED, AuditKind.LOCKED_OUT, AuditKind.THROTTLED})
+NOISY_PER_HOUR = 100
+
 
 def normalise_email(value: str) -> str:
     return (value or "").strip().lower()
@@ -58,23 +64,34 @@ def record(
     target: str = "",
     detail: dict | None = None,
     request=None,
-) -> AuditEvent:
-    """Append one event. `actor` defaults to the request's signed-in user."""
+) -> AuditEvent | None:
+    """Append one event (None when a noisy kind is over its hourly cap).
+    `actor` defaults to the request's signed-in user."""
     if kind not in AuditKind.values:
         raise ValueError(f"unknown audit event kind {kind!r}")
     if actor is None and request is not None:
         user = getattr(request, "user", None)
         actor = user if user is not None and user.is_authenticated else None
+    ip = _ip(request)
+    if kind in NOISY and not _room_for(kind, ip):
+        log.warning("audit %s from %s not recorded: over %d an hour", kind, ip, NOISY_PER_HOUR)
+        return None
     event = AuditEvent.objects.create(
         kind=kind,
         workspace_id=getattr(workspace, "pk", workspace),
         actor_id=getattr(actor, "pk", actor),
         target=target[:100],
-        ip=_ip(request),
+        ip=ip,
         detail=detail or {},
     )
     log.info("audit %s workspace=%s actor=%s %s", kind, event.workspace_id, event.actor_id, target)
     return event
+
+
+def _room_for(kind: str, ip: str | None) -> bool:
+    from rapport.workspaces.ratelimit import take
+
+    return take(f"audit:{kind}:{ip}", capacity=NOISY_PER_HOUR, per_second=NOISY_PER_HOUR / 3600)
 
 
 def for_workspace(workspace):

@@ -143,3 +143,21 @@ def test_the_owner_reads_the_log_filtered_and_paginated(
 
 def test_members_cannot_read_the_log(charlie_client):
     assert charlie_client.get(reverse("workspaces:security_log")).status_code == 403
+
+
+def test_events_an_attacker_can_cause_are_capped_per_client(db, monkeypatch, rf):
+    from rapport.workspaces import ratelimit
+
+    now = ratelimit.clock()
+    monkeypatch.setattr(ratelimit, "clock", lambda: now)
+    request = rf.post("/login/", REMOTE_ADDR="192.0.2.66")
+    written = [
+        audit.record(audit.Kind.LOGIN_FAILED, request=request)
+        for _ in range(audit.NOISY_PER_HOUR + 5)
+    ]
+    assert sum(event is not None for event in written) == audit.NOISY_PER_HOUR
+    other = rf.post("/login/", REMOTE_ADDR="192.0.2.67")
+    assert audit.record(audit.Kind.LOGIN_FAILED, request=other) is not None
+    # Events nobody can cause at will are never capped.
+    for _ in range(audit.NOISY_PER_HOUR + 5):
+        assert audit.record(audit.Kind.EXPORT, request=request) is not None
