@@ -325,15 +325,12 @@ def export_contact(request, pk):
 def erase_contact(request, pk):
     contact = get_in_workspace(Contact.objects.active(), request.workspace, pk=pk)
     if request.method == "POST" and request.POST.get("confirm") == contact.name:
-        name = contact.name
+        name, target = contact.name, audit.target(contact)
+        privacy.erase(contact)
         # The id only: the log must hold nothing of the person once erased.
         audit.record(
-            audit.Kind.ERASURE,
-            workspace=request.workspace,
-            target=audit.target(contact),
-            request=request,
+            audit.Kind.ERASURE, workspace=request.workspace, target=target, request=request
         )
-        privacy.erase(contact)
         engine.refresh(request.workspace)
         messages.success(request, f"{name} was erased. Only a hashed suppression entry remains.")
         return redirect("clients:list")
