@@ -142,5 +142,9 @@ def test_a_viewer_sees_the_read_only_banner_and_no_erase_link(people, ours):
     client = Client()
     client.force_login(people["viewer"])
     page = client.get(reverse("clients:detail", args=[ours["contact"].pk])).content.decode()
-    assert "Read-only" in page
+    assert "Read-only" in page and 'class="read-only"' in page
     assert reverse("outreach:erase", args=[ours["contact"].pk]) not in page
+    member = Client()
+    member.force_login(people["member"])
+    page = member.get(reverse("clients:detail", args=[ours["contact"].pk])).content.decode()
+    assert "Read-only" not in page and 'class="read-only"' not in page
