@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 # Kinds an attacker can produce at will. The log cannot be pruned, so each
 # client may add at most NOISY_PER_HOUR of each an hour; past that the event
 # goes to the process log only.
-NOISY = frozenset({AuditKind.LOGIN_FAILED, AuditKind.LOCKED_OUT, AuditKind.THROTTLED})
+NOISY = frozenset(
+    {AuditKind.LOGIN_FAILED, AuditKind.LOCKED_OUT, AuditKind.THROTTLED, AuditKind.WEBHOOK_REJECTED}
+)
 NOISY_PER_HOUR = 100
 
 
