@@ -19,6 +19,8 @@ USAGE = """usage: rapport <command> [options]
   worker                         run background tasks and scheduled jobs
   demo                           create or refresh the demo workspaces
   bench agenda|lapse ...         benchmarks
+  backup PATH                    an online, consistent copy of the database
+  restore PATH [--force]         restore it (refuses a database holding data without --force)
   <django command>               any Django management command (migrate, createsuperuser, ...)
 """
 

@@ -5,6 +5,8 @@ settings file to forget. `envbool`/`envint` fail loudly on a bad value rather
 than silently falling back to a default.
 """
 
+import datetime as dt
+import ipaddress
 import os
 import secrets
 from email.utils import formataddr, parseaddr
@@ -51,9 +53,12 @@ def _local_secret_key() -> str:
 
 SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
 DEBUG = envbool("DEBUG", "false")
-# HTTPS=true turns on everything `check --deploy` asks of a public server.
-HTTPS = envbool("HTTPS", "false")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# A public server is reached over HTTPS at SITE_URL, through a reverse proxy
+# (Caddy, nginx) that terminates TLS: an https:// SITE_URL turns on everything
+# `check --deploy` asks for (HSTS, secure cookies, the redirect). HTTPS=false
+# overrides it; HTTPS=true forces it.
+HTTPS = envbool("HTTPS", "true" if SITE_URL.startswith("https://") else "false")
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -69,6 +74,8 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tasks",
     "django_tasks_db",
+    "axes",
+    "csp",
     "rapport.workspaces",
     "rapport.clients",
     "rapport.advocacy",
@@ -79,6 +86,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, which answers static files itself: they get these too.
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "rapport.middleware.PublicResponseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -86,10 +96,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "rapport.workspaces.middleware.WorkspaceMiddleware",
     "rapport.middleware.HtmxMessagesMiddleware",
+    # Last: it answers a locked-out sign-in after the login view has run.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "rapport.urls"
@@ -144,6 +155,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    # Axes first: it refuses a locked-out username or address before any
+    # password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "agenda:today"
@@ -220,11 +237,59 @@ if SMS_PROVIDER not in ("", "twilio", "http"):
 # Signed webhooks (Standard Webhooks) older or newer than this are refused.
 WEBHOOK_TOLERANCE_SECONDS = envint("WEBHOOK_TOLERANCE_SECONDS", "300")
 
+# Proxies whose X-Forwarded-For is believed (comma-separated addresses or
+# networks). `rapport up` listens on 127.0.0.1 behind a proxy on the same
+# machine; any other peer's X-Forwarded-For is ignored, so a client cannot
+# reset its rate limits by sending a new one with each request.
+TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if p.strip()
+]
+try:
+    TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network(p, strict=False) for p in TRUSTED_PROXIES]
+except ValueError as error:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {error}") from None
+
+# Sign-in throttling (django-axes, in the database so every web process sees
+# the same count): the 11th failure within an hour, for one email address or
+# one client address, is refused — whether or not the account exists.
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "10")
+AXES_COOLOFF_TIME = dt.timedelta(hours=1)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "rapport.workspaces.throttle.login_username"
+AXES_CLIENT_IP_CALLABLE = "rapport.workspaces.ratelimit.client_ip"
+AXES_LOCKOUT_CALLABLE = "rapport.workspaces.throttle.locked_out"
+AXES_RESET_ON_SUCCESS = False
+AXES_VERBOSE = False
+# Password reset and sign-up: the same limit, per address and per client.
+ACCOUNT_ATTEMPT_LIMIT = envint("ACCOUNT_ATTEMPT_LIMIT", "10")
+
+# Content-Security-Policy on every response (django-csp): nothing from other
+# sites, no inline script, and never framed — a view meant to be embedded
+# says so with rapport.security.allow_framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # htmx and the templates set a few style attributes.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if HTTPS:
     SECURE_SSL_REDIRECT = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -234,10 +299,14 @@ if HTTPS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "true")
 
+# Every log line passes the redaction filter: secret links (client pages,
+# unsubscribe, webhooks, calendar feeds, invitations, password resets) never
+# reach a log in the clear. `rapport up` gives gunicorn the same filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact": {"()": "rapport.redaction.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
     "loggers": {"rapport": {"level": os.environ.get("LOG_LEVEL", "INFO")}},
 }

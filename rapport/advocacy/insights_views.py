@@ -6,7 +6,7 @@ from django.template.response import TemplateResponse
 
 from rapport.advocacy import insights
 from rapport.advocacy.testimonial_forms import PeriodForm
-from rapport.workspaces.access import workspace_required
+from rapport.workspaces.access import export_required, work_required
 
 
 def _period(request):
@@ -14,7 +14,7 @@ def _period(request):
     return form, form.period()
 
 
-@workspace_required
+@work_required
 def insights_page(request):
     form, (start, end) = _period(request)
     report = insights.build(request.workspace, start, end)
@@ -29,7 +29,7 @@ def insights_page(request):
     return TemplateResponse(request, "advocacy/insights.html", context, status=status)
 
 
-@workspace_required
+@export_required
 def insights_csv(request):
     form, (start, end) = _period(request)
     report = insights.build(request.workspace, start, end)

@@ -29,7 +29,8 @@ from rapport.advocacy.testimonial_forms import (
     SuggestEditForm,
     TagsForm,
 )
-from rapport.workspaces.access import get_in_workspace, workspace_required
+from rapport.workspaces.access import configure_required, get_in_workspace, work_required
+from rapport.workspaces.models import Capability
 
 QUEUE_SIZE = 100
 TO_MODERATE = [Testimonial.Status.PENDING, Testimonial.Status.EDIT_SUGGESTED]
@@ -53,7 +54,7 @@ def _queue_rows(workspace, status: str, tag: str):
     return rows.order_by("-received_on", "-id")[:QUEUE_SIZE]
 
 
-@workspace_required
+@work_required
 def queue(request):
     workspace = request.workspace
     form = QueueFilterForm(request.GET or None)
@@ -133,7 +134,7 @@ def _moderate(request, testimonial) -> str:
     raise testimonials.ModerationError("Unknown step.")
 
 
-@workspace_required
+@work_required
 @require_POST
 def moderate(request, pk):
     testimonial = get_in_workspace(
@@ -156,7 +157,7 @@ def _queue_url() -> str:
     return reverse("advocacy:queue")
 
 
-@workspace_required
+@work_required
 def photo(request, pk):
     """Photos are private until published: only the workspace's members see them here."""
     testimonial = get_in_workspace(Testimonial.objects.all(), request.workspace, pk=pk)
@@ -168,12 +169,12 @@ def photo(request, pk):
 # -- review sites --------------------------------------------------------------------
 
 
-@workspace_required
+@configure_required
 def review_sites(request):
     workspace = request.workspace
     form = ReviewSiteForm(request.POST or None, instance=ReviewSite(workspace=workspace))
     if request.method == "POST":
-        if not request.membership.is_owner:
+        if not request.membership.can(Capability.CONFIGURE):
             messages.error(request, "Only an owner can change the review pages.")
             return redirect("advocacy:review_sites")
         if form.is_valid():
@@ -190,11 +191,11 @@ def review_sites(request):
     )
 
 
-@workspace_required
+@configure_required
 @require_POST
 def review_site_edit(request, pk):
     site = get_in_workspace(ReviewSite.objects.all(), request.workspace, pk=pk)
-    if not request.membership.is_owner:
+    if not request.membership.can(Capability.CONFIGURE):
         messages.error(request, "Only an owner can change the review pages.")
     elif request.POST.get("delete"):
         site.delete()
@@ -212,7 +213,7 @@ def review_site_edit(request, pk):
 # -- references ------------------------------------------------------------------------
 
 
-@workspace_required
+@work_required
 def references_page(request):
     workspace = request.workspace
     candidates = list(references.consenting_contacts(workspace)[:500])
@@ -249,7 +250,7 @@ def references_page(request):
     return TemplateResponse(request, "advocacy/references.html", context, status=status)
 
 
-@workspace_required
+@work_required
 @require_POST
 def reference_edit(request, pk):
     reference = get_in_workspace(
@@ -268,7 +269,7 @@ def reference_edit(request, pk):
     return redirect("advocacy:references")
 
 
-@workspace_required
+@work_required
 @require_POST
 def share_create(request):
     form = ShareForm(request.POST, prefix="share")
@@ -285,7 +286,7 @@ def share_create(request):
     return redirect("advocacy:references")
 
 
-@workspace_required
+@work_required
 @require_POST
 def share_revoke(request, pk):
     share = get_in_workspace(ReferenceShare.objects.all(), request.workspace, pk=pk)

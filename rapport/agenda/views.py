@@ -13,7 +13,14 @@ from rapport.agenda.forms import ScriptForm, SnoozeForm
 from rapport.agenda.models import ASK_ACTIONS, Action, AgendaItem, Script
 from rapport.agenda.scripts import DEFAULTS_BY_KEY, MERGE_FIELDS
 from rapport.agenda.today import last_asks, plan_day
-from rapport.workspaces.access import get_in_workspace, owner_required, workspace_required
+from rapport.workspaces import audit
+from rapport.workspaces.access import (
+    configure_required,
+    get_in_workspace,
+    personal_required,
+    work_form_required,
+    work_required,
+)
 
 # Items that are asks get the outcome buttons; the rest are done or snoozed.
 OUTCOME_ACTIONS = {*ASK_ACTIONS, Action.UPFRONT_CONTRACT}
@@ -21,7 +28,7 @@ OUTCOME_ACTIONS = {*ASK_ACTIONS, Action.UPFRONT_CONTRACT}
 OPEN_SCRIPTS = 3
 
 
-@workspace_required
+@work_required
 def today(request):
     workspace = request.workspace
     actions.ensure_current(workspace)
@@ -60,7 +67,7 @@ class CapacityForm(forms.Form):
     daily_capacity = forms.IntegerField(min_value=1, max_value=500)
 
 
-@workspace_required
+@personal_required
 @require_POST
 def capacity(request):
     form = CapacityForm(request.POST)
@@ -115,7 +122,7 @@ def item_form(request, item, template: str, form, *, status=200):
     return response
 
 
-@workspace_required
+@work_required
 @require_POST
 def done(request, pk):
     item = get_item(request, pk)
@@ -123,7 +130,7 @@ def done(request, pk):
     return item_response(request, item, "Done.")
 
 
-@workspace_required
+@work_form_required
 @require_http_methods(["GET", "POST"])
 def snooze(request, pk):
     """Put an item off: the choice of days (GET), then until when (POST)."""
@@ -142,7 +149,7 @@ def snooze(request, pk):
     return item_response(request, item, f"Snoozed until {form.cleaned_data['until']}.")
 
 
-@owner_required
+@configure_required
 @require_POST
 def rebuild(request):
     count = store.refresh(request.workspace)
@@ -150,7 +157,7 @@ def rebuild(request):
     return redirect("agenda:today")
 
 
-@workspace_required
+@work_required
 def scripts(request):
     own = dict(Script.objects.in_workspace(request.workspace).values_list("key", "body"))
     rows = [
@@ -161,7 +168,7 @@ def scripts(request):
     return TemplateResponse(request, "agenda/scripts.html", context)
 
 
-@workspace_required
+@configure_required
 def script_edit(request, key):
     default = DEFAULTS_BY_KEY.get(key)
     if default is None:
@@ -169,11 +176,9 @@ def script_edit(request, key):
     own = Script.objects.in_workspace(request.workspace).filter(key=key).first()
     form = ScriptForm(request.POST or None, initial={"body": own.body if own else default.body})
     if request.method == "POST":
-        if not request.membership.is_owner:
-            messages.error(request, "Only an owner can change scripts.")
-            return redirect("agenda:scripts")
         if "reset" in request.POST:
             Script.objects.in_workspace(request.workspace).filter(key=key).delete()
+            _script_changed(request, key, "reset")
             messages.success(request, f"“{default.title}” is back to the default wording.")
             return redirect("agenda:scripts")
         if form.is_valid():
@@ -182,6 +187,7 @@ def script_edit(request, key):
                 key=key,
                 defaults={"body": form.cleaned_data["body"], "updated_by": request.user},
             )
+            _script_changed(request, key, "edited")
             messages.success(request, f"“{default.title}” saved.")
             return redirect("agenda:scripts")
     context = {
@@ -193,3 +199,13 @@ def script_edit(request, key):
         "section": "scripts",
     }
     return TemplateResponse(request, "agenda/script_edit.html", context)
+
+
+def _script_changed(request, key, change):
+    audit.record(
+        audit.Kind.SETTINGS_CHANGED,
+        workspace=request.workspace,
+        target=f"script:{key}",
+        detail={"change": change},
+        request=request,
+    )

@@ -31,6 +31,7 @@ from rapport.clients.models import (
     StageChange,
 )
 from rapport.lib import phones
+from rapport.workspaces import audit
 
 Reason = StageChange.Reason
 
@@ -162,6 +163,13 @@ def record_consent(contact: Contact, channel: str, granted: bool, text: str, sou
         granted=granted,
         text=text,
         source=source,
+    )
+    # The security log keeps the fact, not the words: they may name an address.
+    audit.record(
+        audit.Kind.CONSENT_CHANGED,
+        workspace=contact.workspace_id,
+        target=f"contact:{contact.pk}",
+        detail={"channel": channel, "granted": granted, "source": source},
     )
     field = {"email": "email_ok", "sms": "sms_ok"}.get(channel)
     if field and getattr(contact, field) != granted:

@@ -17,7 +17,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
 from rapport.clients import imports
-from rapport.workspaces.access import workspace_required
+from rapport.workspaces import audit
+from rapport.workspaces.access import import_required
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 PREVIEW_ROWS = 5
@@ -67,7 +68,7 @@ def _read_batch(folder: Path) -> list[tuple[str, bytes]]:
     return [(path.name, path.read_bytes()) for path in sorted(folder.glob("*.csv"))]
 
 
-@workspace_required
+@import_required
 def import_upload(request):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -84,7 +85,7 @@ def import_upload(request):
     return TemplateResponse(request, "clients/import_upload.html", context)
 
 
-@workspace_required
+@import_required
 def import_preview(request, batch):
     workspace = request.workspace
     folder = _batch_dir(workspace, batch)
@@ -96,6 +97,16 @@ def import_preview(request, batch):
             return redirect("clients:import")
         reports = imports.import_files(workspace, files)
         shutil.rmtree(folder, ignore_errors=True)
+        audit.record(
+            audit.Kind.IMPORT,
+            workspace=workspace,
+            target=f"import:{batch}",
+            detail={
+                r.name: {"imported": bool(r.imported), "created": r.created, "updated": r.updated}
+                for r in reports
+            },
+            request=request,
+        )
         for report in reports:
             if report.imported:
                 messages.success(

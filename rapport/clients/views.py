@@ -35,12 +35,12 @@ from rapport.clients.forms import (
 )
 from rapport.clients.models import Contact, Deal, Issue, Tag
 from rapport.clients.timeline import timeline
-from rapport.workspaces.access import get_in_workspace, workspace_required
+from rapport.workspaces.access import get_in_workspace, work_required
 
 PAGE_SIZE = 50
 
 
-@workspace_required
+@work_required
 def contact_list(request):
     workspace = request.workspace
     form = ContactFilterForm(request.GET or None)
@@ -122,7 +122,7 @@ def _save_contact(form, workspace, by):
     return contact
 
 
-@workspace_required
+@work_required
 def contact_create(request):
     form = ContactForm(request.POST or None, workspace=request.workspace)
     if request.method == "POST" and form.is_valid():
@@ -132,7 +132,7 @@ def contact_create(request):
     return TemplateResponse(request, "clients/contact_form.html", {"form": form, "nav": "contacts"})
 
 
-@workspace_required
+@work_required
 def contact_edit(request, pk):
     contact = get_in_workspace(Contact.objects.active(), request.workspace, pk=pk)
     form = ContactForm(request.POST or None, instance=contact, workspace=request.workspace)
@@ -192,7 +192,7 @@ def render_contact(request, contact, status=200, **forms):
     return TemplateResponse(request, template, context, status=status)
 
 
-@workspace_required
+@work_required
 def contact_detail(request, pk):
     contact = get_in_workspace(
         Contact.objects.active().select_related("organization", "referred_by", "owner"),
@@ -214,7 +214,7 @@ def _done(request, contact, message):
 def _contact_post(view):
     """POST-only contact sub-action: fetch the contact in the workspace first."""
 
-    @workspace_required
+    @work_required
     @require_POST
     def wrapper(request, pk):
         contact = get_in_workspace(
@@ -273,7 +273,7 @@ def open_issue(request, contact):
     return _done(request, contact, "Issue opened. Asks wait until it is put right.")
 
 
-@workspace_required
+@work_required
 @require_POST
 def resolve_issue(request, pk):
     issue = get_in_workspace(
@@ -322,7 +322,7 @@ def add_deal(request, contact):
     return _done(request, contact, "Deal saved.")
 
 
-@workspace_required
+@work_required
 @require_POST
 def update_deal(request, pk):
     deal = get_in_workspace(

@@ -18,7 +18,14 @@ from rapport.clients.models import Contact
 from rapport.kinds import MESSAGE_CHANNELS, Channel
 from rapport.lib import phones
 from rapport.outreach import tokens
-from rapport.workspaces.models import WorkspaceOwned, WorkspaceQuerySet
+
+# The rate-limit bucket moved to workspaces (sign-in uses it too); the name
+# stays importable from here.
+from rapport.workspaces.models import (
+    RateBucket,  # noqa: F401
+    WorkspaceOwned,
+    WorkspaceQuerySet,
+)
 
 # Client pages stay open this long after the ask (DESIGN: tokens expire).
 TOKEN_DAYS = 30
@@ -395,15 +402,3 @@ class WebhookEvent(WorkspaceOwned):
 
     def __str__(self) -> str:
         return f"{self.source} {self.event_id}"
-
-
-class RateBucket(models.Model):
-    """A token bucket kept in the database, so a rate limit holds across
-    several web processes without a cache server."""
-
-    key = models.CharField(max_length=200, unique=True)
-    tokens = models.FloatField()
-    updated_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.tokens:.1f}"

@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from rapport.outreach import automation, calendar, compose, webhooks
-from rapport.workspaces.access import workspace_required
+from rapport.workspaces import audit
+from rapport.workspaces.access import configure_required, personal_required
 from rapport.workspaces.models import Membership, Workspace, hash_token
 
 
@@ -37,28 +38,42 @@ def _personal(request, feed_url: str | None = None):
     return response
 
 
-@workspace_required
+@personal_required
 def personal(request):
     return _personal(request)
 
 
-@workspace_required
+@personal_required
 @require_POST
 def feed_create(request):
     """Make (or replace) the feed link and show it, this once."""
     token = calendar.issue_token(request.membership)
+    audit.record(
+        audit.Kind.TOKEN_ROTATED,
+        workspace=request.workspace,
+        target=audit.target(request.membership),
+        detail={"token": "calendar feed"},
+        request=request,
+    )
     return _personal(request, calendar.feed_url(token))
 
 
-@workspace_required
+@personal_required
 @require_POST
 def feed_off(request):
     calendar.turn_off(request.membership)
+    audit.record(
+        audit.Kind.TOKEN_REVOKED,
+        workspace=request.workspace,
+        target=audit.target(request.membership),
+        detail={"token": "calendar feed"},
+        request=request,
+    )
     messages.success(request, "Your calendar feed is off: its link no longer works.")
     return redirect("outreach:personal_settings")
 
 
-@workspace_required
+@personal_required
 @require_POST
 def digest_toggle(request):
     wants = request.POST.get("wants_digest") in ("on", "true", "1")
@@ -105,18 +120,21 @@ class AutomationForm(forms.Form):
         }
 
 
-@workspace_required
+@configure_required
 def automation_settings(request):
     workspace = request.workspace
     form = AutomationForm(request.POST or None, workspace=workspace)
-    if request.method == "POST":
-        if not request.membership.is_owner:
-            messages.error(request, "Only an owner can change the automation rules.")
-            return redirect("outreach:automation")
-        if form.is_valid():
-            automation.save_settings(workspace, form.settings())
-            messages.success(request, "Automation rules saved.")
-            return redirect("outreach:automation")
+    if request.method == "POST" and form.is_valid():
+        automation.save_settings(workspace, form.settings())
+        audit.record(
+            audit.Kind.SETTINGS_CHANGED,
+            workspace=workspace,
+            target="settings:automation",
+            detail={"fields": sorted(form.changed_data)},
+            request=request,
+        )
+        messages.success(request, "Automation rules saved.")
+        return redirect("outreach:automation")
     return TemplateResponse(request, "outreach/settings_automation.html", {"form": form})
 
 
@@ -155,6 +173,16 @@ def _delivery(request, hook_token: str | None = None, form=None, secret: str | N
     return response
 
 
+def _rotated(request, what: str) -> None:
+    audit.record(
+        audit.Kind.TOKEN_ROTATED,
+        workspace=request.workspace,
+        target=audit.target(request.workspace),
+        detail={"token": what},
+        request=request,
+    )
+
+
 def _rotate(workspace, *, addresses: bool) -> str | None:
     """A new signing secret, and new webhook addresses when asked: the old
     ones stop working at once. Returns the new address token, if any."""
@@ -169,22 +197,28 @@ def _rotate(workspace, *, addresses: bool) -> str | None:
     return token
 
 
-@workspace_required
+@configure_required
 def delivery_settings(request):
     """Email and SMS: the inbound webhooks and their secret, sending paused
     by the server's fault, and the suppression list."""
     if request.method == "POST":
-        if not request.membership.is_owner:
-            messages.error(request, "Only an owner can change this.")
-            return redirect("outreach:delivery")
         workspace = request.workspace
         if "rotate" in request.POST:
             token = _rotate(workspace, addresses=True)
+            _rotated(request, "webhooks")
             return _delivery(request, hook_token=token, secret=webhooks.signing_secret(workspace))
         if "rotate_secret" in request.POST:
             _rotate(workspace, addresses=False)
+            _rotated(request, "webhook signing secret")
             return _delivery(request, secret=webhooks.signing_secret(workspace))
         if "reveal" in request.POST:
+            audit.record(
+                audit.Kind.TOKEN_ROTATED,
+                workspace=workspace,
+                target=audit.target(workspace),
+                detail={"token": "webhook signing secret", "revealed": True},
+                request=request,
+            )
             return _delivery(request, secret=webhooks.signing_secret(workspace))
         if "resume" in request.POST:
             return _resume(request)
@@ -195,6 +229,13 @@ def delivery_settings(request):
 
             data = form.cleaned_data
             suppress(request.workspace, data["channel"], data["address"], Suppression.Reason.MANUAL)
+            audit.record(
+                audit.Kind.SETTINGS_CHANGED,
+                workspace=request.workspace,
+                target="settings:suppression",
+                detail={"channel": data["channel"], "added": "manual suppression"},
+                request=request,
+            )
             messages.success(request, f"{data['address']} will get no automated message.")
             return redirect("outreach:delivery")
         return _delivery(request, form=form)

@@ -34,7 +34,16 @@ from rapport.outreach.models import (
     Outcome,
     Suppression,
 )
-from rapport.workspaces.access import get_in_workspace, owner_required, workspace_required
+from rapport.workspaces import audit
+from rapport.workspaces.access import (
+    erase_required,
+    export_required,
+    get_in_workspace,
+    requires,
+    work_form_required,
+    work_required,
+)
+from rapport.workspaces.models import Capability
 
 SUBJECT_FOR_KIND = {
     AskKind.REFERRAL: "A small favour, {first_name}?",
@@ -154,7 +163,8 @@ def _channel_problem(contact: Contact, channel: str) -> str:
     return ""
 
 
-@workspace_required
+# The compose page is a form to send with: nothing in it for a read-only role.
+@requires(Capability.WORK, reading=Capability.WORK)
 def compose_ask(request, pk, channel):
     """Compose an ask by email or SMS from the script: preview, then send now or later."""
     if channel not in (Channel.EMAIL, Channel.SMS):
@@ -253,7 +263,7 @@ def _preview(workspace, data, channel) -> dict:
     }
 
 
-@workspace_required
+@work_required
 @require_POST
 def qr_ask(request, pk):
     """The point-of-sale ask: a QR code the client scans at the desk. The
@@ -281,7 +291,7 @@ def qr_ask(request, pk):
     return redirect("outreach:card", pk=ask.pk)
 
 
-@workspace_required
+@work_required
 def card(request, pk):
     ask = get_in_workspace(Ask.objects.select_related("contact"), request.workspace, pk=pk)
     if not ask.token_salt:
@@ -298,7 +308,7 @@ def card(request, pk):
     return TemplateResponse(request, "outreach/card.html", context)
 
 
-@workspace_required
+@work_required
 def outbox(request):
     status = request.GET.get("status", "")
     queryset = OutboundMessage.objects.in_workspace(request.workspace).select_related("contact")
@@ -320,7 +330,7 @@ def outbox(request):
     return TemplateResponse(request, "outreach/outbox.html", context)
 
 
-@workspace_required
+@work_required
 @require_POST
 def retry(request, pk):
     message = get_in_workspace(OutboundMessage.objects.all(), request.workspace, pk=pk)
@@ -337,20 +347,31 @@ def retry(request, pk):
     return redirect("outreach:outbox")
 
 
-@workspace_required
+@export_required
 def export_contact(request, pk):
     contact = get_in_workspace(Contact.objects.active(), request.workspace, pk=pk)
+    audit.record(
+        audit.Kind.EXPORT,
+        workspace=request.workspace,
+        target=audit.target(contact),
+        detail={"what": "contact data (GDPR export)"},
+        request=request,
+    )
     response = HttpResponse(privacy.export(contact), content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="contact-{contact.external_id}.json"'
     return response
 
 
-@owner_required
+@erase_required
 def erase_contact(request, pk):
     contact = get_in_workspace(Contact.objects.active(), request.workspace, pk=pk)
     if request.method == "POST" and request.POST.get("confirm") == contact.name:
-        name = contact.name
+        name, target = contact.name, audit.target(contact)
         privacy.erase(contact)
+        # The id only: the log must hold nothing of the person once erased.
+        audit.record(
+            audit.Kind.ERASURE, workspace=request.workspace, target=target, request=request
+        )
         store.refresh(request.workspace)
         messages.success(request, f"{name} was erased. Only a hashed suppression entry remains.")
         return redirect("clients:list")
@@ -372,7 +393,7 @@ def logo(request, workspace_id):
     return response
 
 
-@workspace_required
+@work_form_required
 @require_http_methods(["GET", "POST"])
 def item_outcome(request, pk):
     """The outcome of an ask made from an agenda item: the form (GET), then
@@ -407,7 +428,7 @@ def item_outcome(request, pk):
     return item_response(request, item, message)
 
 
-@workspace_required
+@work_required
 @require_POST
 def winback_batch(request):
     """Today's win-back calls beyond the day's capacity, sent as emails."""

@@ -16,7 +16,7 @@ from rapport.outreach.models import Outcome
 from rapport.winback import actions, report
 from rapport.winback.forms import FixForm, NotFixedForm, ReactivationForm, ResolveForm
 from rapport.winback.recovery import Step
-from rapport.workspaces.access import get_in_workspace, workspace_required
+from rapport.workspaces.access import get_in_workspace, work_form_required, work_required
 
 PAGE_SIZE = 50
 
@@ -30,7 +30,7 @@ def _choices(request) -> tuple[str, str]:
     )
 
 
-@workspace_required
+@work_required
 def winback(request):
     workspace = request.workspace
     show, sort = _choices(request)
@@ -56,7 +56,7 @@ def winback(request):
     return TemplateResponse(request, template, context)
 
 
-@workspace_required
+@work_required
 def export(request):
     workspace = request.workspace
     show, sort = _choices(request)
@@ -83,7 +83,7 @@ def _step_form(request, item, data=None):
     return None
 
 
-@workspace_required
+@work_form_required
 @require_http_methods(["GET", "POST"])
 def recover(request, pk):
     """The next step of a service recovery, from its agenda item: its form
@@ -134,7 +134,7 @@ def recover(request, pk):
     return item_response(request, item, message)
 
 
-@workspace_required
+@work_form_required
 @require_http_methods(["GET", "POST"])
 def reactivation(request, pk):
     """What came of a win-back call, from its agenda item: the form (GET),

@@ -1,7 +1,9 @@
+import datetime as dt
 import zoneinfo
 
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils.text import slugify
 
 from rapport.lib import phones
@@ -33,32 +35,50 @@ class WorkspaceFields(forms.Form):
 
 
 class SignupForm(WorkspaceFields):
+    """The first step of sign-up. No password yet: it is chosen from the
+    link in the confirmation email, so an account exists only for someone
+    who reads that inbox, and the page answers the same whether or not the
+    address already has an account."""
+
     first_name = forms.CharField(label="Your first name", max_length=150)
     email = forms.EmailField(label="Email")
+    field_order = ["first_name", "email", "workspace_name", "time_zone"]
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+
+class ChoosePasswordForm(forms.Form):
+    """The last step of sign-up, from the emailed link."""
+
     password = forms.CharField(
-        label="Password",
+        label="Choose a password",
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
-    field_order = ["first_name", "email", "password", "workspace_name", "time_zone"]
 
-    def clean_email(self):
-        email = self.cleaned_data["email"].lower()
-        if User.objects.filter(username__iexact=email).exists():
-            raise forms.ValidationError("An account with this email exists: log in instead.")
-        return email
+    def __init__(self, *args, email: str, first_name: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = User(username=email, email=email, first_name=first_name)
 
-    def clean(self):
-        data = super().clean()
-        if data.get("password"):
-            email = data.get("email", "")
-            user = User(username=email, email=email, first_name=data.get("first_name", ""))
-            try:
-                password_validation.validate_password(data["password"], user)
-            except forms.ValidationError as error:
-                self.add_error("password", error)
-        return data
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        password_validation.validate_password(password, self.user)
+        return password
+
+
+class LoginForm(AuthenticationForm):
+    """Django's form with the address normalised as sign-up stores it, so
+    `Alice@Example.com` signs in, and is counted by the throttle, as
+    `alice@example.com`."""
+
+    username = forms.CharField(
+        label="Email", max_length=254, widget=forms.TextInput(attrs={"autofocus": True})
+    )
+
+    def clean_username(self):
+        return self.cleaned_data["username"].strip().lower()
 
 
 class WorkspaceSettingsForm(forms.ModelForm):
@@ -204,3 +224,36 @@ class InviteForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class AuditFilterForm(forms.Form):
+    kind = forms.ChoiceField(required=False, label="Event")
+    person = forms.ModelChoiceField(queryset=None, required=False, label="By")
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
+
+    def __init__(self, *args, workspace, **kwargs):
+        from rapport.workspaces.models import AuditKind
+
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace
+        self.fields["kind"].choices = [("", "All events"), *AuditKind.choices]
+        self.fields["person"].queryset = User.objects.filter(
+            memberships__workspace=workspace
+        ).order_by("first_name", "email")
+        self.fields["person"].label_from_instance = lambda u: u.get_full_name() or u.email
+
+    def filter(self, events):
+        data = self.cleaned_data
+        if data.get("kind"):
+            events = events.filter(kind=data["kind"])
+        if data.get("person"):
+            events = events.filter(actor_id=data["person"].pk)
+        tz = self.workspace.tzinfo
+        if data.get("since"):
+            start = dt.datetime.combine(data["since"], dt.time.min, tzinfo=tz)
+            events = events.filter(at__gte=start)
+        if data.get("until"):
+            end = dt.datetime.combine(data["until"] + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+            events = events.filter(at__lt=end)
+        return events

@@ -186,7 +186,32 @@ class Workspace(models.Model):
 
 class Role(models.TextChoices):
     OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
     MEMBER = "member", "Member"
+    VIEWER = "viewer", "Viewer (read-only)"
+
+
+class Capability(models.TextChoices):
+    """What a role may do (DESIGN.md "Roles"); views ask for one of these
+    through rapport.workspaces.access.requires, never for a role."""
+
+    READ = "read", "See the workspace's records"
+    WORK = "work", "Do the daily work: contacts, asks, the agenda"
+    CONFIGURE = "configure", "Change settings, scripts, automation and delivery; import"
+    EXPORT = "export", "Export a contact's personal data"
+    MANAGE_MEMBERS = "manage_members", "Invite and remove members, change roles"
+    ERASE = "erase", "Erase a contact"
+    AUDIT = "audit", "Read the security log"
+
+
+GRANTS: dict[str, frozenset[str]] = {
+    Role.OWNER: frozenset(Capability.values),
+    Role.ADMIN: frozenset(
+        {Capability.READ, Capability.WORK, Capability.CONFIGURE, Capability.EXPORT}
+    ),
+    Role.MEMBER: frozenset({Capability.READ, Capability.WORK}),
+    Role.VIEWER: frozenset({Capability.READ}),
+}
 
 
 class Membership(models.Model):
@@ -218,6 +243,14 @@ class Membership(models.Model):
     @property
     def is_owner(self) -> bool:
         return self.role == Role.OWNER
+
+    def can(self, capability: str) -> bool:
+        return capability in GRANTS.get(self.role, frozenset())
+
+    @property
+    def capabilities(self) -> dict[str, bool]:
+        """For templates: {% if can.configure %}…"""
+        return {capability: self.can(capability) for capability in Capability.values}
 
 
 class InvitationQuerySet(models.QuerySet):
@@ -257,3 +290,94 @@ class Invitation(models.Model):
             expires_at=timezone.now() + dt.timedelta(days=cls.INVITATION_DAYS),
         )
         return invitation, token
+
+
+class RateBucket(models.Model):
+    """A token bucket kept in the database, so a rate limit holds across
+    several web processes without a cache server (see workspaces.ratelimit)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    tokens = models.FloatField()
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.tokens:.1f}"
+
+
+class AttemptWindow(models.Model):
+    """The times of the attempts allowed under one key in the last window
+    (sign-in, password reset, sign-up): at most `limit` of them, so the
+    limit is exact over any sliding window, not an average refill rate."""
+
+    key = models.CharField(max_length=200, unique=True)
+    times = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {len(self.times)}"
+
+
+class AuditKind(models.TextChoices):
+    LOGIN = "login", "Signed in"
+    LOGIN_FAILED = "login_failed", "Sign-in failed"
+    LOCKED_OUT = "locked_out", "Sign-in blocked after too many failures"
+    LOGOUT = "logout", "Signed out"
+    PASSWORD_RESET_REQUESTED = "password_reset_requested", "Password reset requested"
+    PASSWORD_RESET_DONE = "password_reset_done", "Password reset"
+    PASSWORD_CHANGED = "password_changed", "Password changed"
+    SIGNUP = "signup", "Account created"
+    THROTTLED = "throttled", "Request refused by a rate limit"
+    MEMBER_INVITED = "member_invited", "Member invited"
+    INVITATION_REVOKED = "invitation_revoked", "Invitation withdrawn"
+    MEMBER_ADDED = "member_added", "Member added"
+    MEMBER_REMOVED = "member_removed", "Member removed"
+    ROLE_CHANGED = "role_changed", "Role changed"
+    EXPORT = "export", "Data exported"
+    ERASURE = "erasure", "Contact erased"
+    CONSENT_CHANGED = "consent_changed", "Consent changed"
+    TOKEN_ROTATED = "token_rotated", "Secret link made or replaced"
+    TOKEN_REVOKED = "token_revoked", "Secret link turned off"
+    WEBHOOK_REJECTED = "webhook_rejected", "Webhook call rejected"
+    SETTINGS_CHANGED = "settings_changed", "Settings changed"
+    IMPORT = "import", "Data imported"
+
+
+class AuditEvent(models.Model):
+    """One security event, append-only: database triggers (migration
+    0003_audit_append_only) refuse UPDATE and DELETE on both SQLite and
+    PostgreSQL, so not even the application can rewrite history.
+
+    Rows hold ids and hashes, never a contact's name or address: an erasure
+    leaves nothing personal behind here. The workspace and actor are plain
+    ids (no foreign-key constraint, nothing cascades), so deleting a user or a
+    workspace never has to touch this table.
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=32, choices=AuditKind.choices)
+    workspace = models.ForeignKey(
+        Workspace,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    # What the event is about, as "model:id" (contact:42, membership:7).
+    target = models.CharField(max_length=100, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["workspace", "-at"], name="audit_workspace_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.target}"

@@ -172,6 +172,8 @@ PUBLIC_BY_SLUG = {
 
 EXEMPT = {
     "workspaces:invitation": "public page reached by an unguessable token, tested in test_members",
+    "workspaces:signup_confirm": "public: a signed sign-up link, no workspace yet (test_signup)",
+    "password_reset_confirm": "public: Django's password-reset token (test_password_reset)",
     "agenda:script_edit": "takes a script name, not an id; rows are looked up in the request's "
     "workspace (test_script_edits_stay_in_their_workspace)",
     "outreach:page": "the client's page: public, by unguessable token (tests/outreach)",
@@ -316,3 +318,30 @@ def test_import_of_a_contact_id_from_another_workspace_is_refused(alice_client, 
     )
     assert response.status_code == 404
     assert contact.asks.count() == 0
+
+
+def test_form_fields_cannot_move_a_record_or_point_it_at_another_workspace(
+    alice_client, acme, bright, bob, today
+):
+    """Mass assignment: extra fields naming another workspace, or a foreign
+    key into it, are ignored or refused, and nothing moves."""
+    mine = factories.contact(acme, first_name="Mine")
+    theirs_contact = factories.contact(bright, first_name="Theirs")
+    response = alice_client.post(
+        reverse("clients:edit", args=[mine.pk]),
+        {
+            "first_name": "Mine",
+            "last_name": "Jones",
+            "stage": "prospect",
+            "workspace": bright.pk,
+            "workspace_id": bright.pk,
+            "owner": bob.pk,
+            "referred_by": theirs_contact.pk,
+        },
+    )
+    mine.refresh_from_db()
+    assert mine.workspace_id == acme.pk
+    assert mine.owner_id != bob.pk
+    assert mine.referred_by_id != theirs_contact.pk
+    if response.status_code == 200:
+        assert "owner" in response.context["form"].errors

@@ -10,6 +10,18 @@ from django.core.management.base import BaseCommand
 
 from rapport.clients.models import Contact
 
+# gunicorn's default access-log line, with the worker's pid at the end.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" pid=%(p)s'
+
+
+def forwarded_allow_ips() -> list[str]:
+    """gunicorn believes X-Forwarded-Proto only from the reverse proxy in
+    front; Rapport reads X-Forwarded-For itself, from the same list
+    (settings.TRUSTED_PROXIES)."""
+    if not settings.TRUSTED_PROXIES:
+        return []
+    return ["--forwarded-allow-ips", ",".join(settings.TRUSTED_PROXIES)]
+
 
 class Command(BaseCommand):
     help = (
@@ -47,6 +59,13 @@ class Command(BaseCommand):
                     "4",
                     "--access-logfile",
                     "-",
+                    # No secret link in the log (rapport.redaction); the pid
+                    # tells which worker answered.
+                    "--logger-class",
+                    "rapport.redaction.GunicornLogger",
+                    "--access-logformat",
+                    ACCESS_LOG_FORMAT,
+                    *forwarded_allow_ips(),
                     "--graceful-timeout",
                     "10",
                 ]
