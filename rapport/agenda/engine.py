@@ -59,6 +59,10 @@ class ContactView:
 
 def consider(run: Run, i: int, p: Proposal) -> None:
     """One proposal through its gates: it stands, waits, or becomes another."""
+    if (run.pk(i), p.action, p.key) in run.keys:
+        # Already on the day (the upfront contract a held moment became):
+        # judging it again would hold it back by itself ("one ask a day").
+        return
     held = gates.judge(run, i, p)
     if held is None:
         run.add(i, p)
