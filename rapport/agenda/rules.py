@@ -277,11 +277,13 @@ def complaint(run: Run, i: int) -> Iterator[Proposal]:
 
 
 def permission_used(run: Run, pk: int, kind: str, ask_after: dt.date) -> bool:
-    """The permission was acted on: an ask it covers was made since its date."""
+    """The permission was acted on: an ask it covers was made since its date.
+    Only a referral or testimonial ask is what a permission is for: a
+    questionnaire or a win-back call since the date leaves it due."""
     for ask_kind, asked_on, _ in run.s.recent_asks.get(pk, []):
+        favour = ask_kind in (AskKind.REFERRAL, AskKind.TESTIMONIAL)
         covered = kind == PermissionKind.BOTH or kind == ask_kind
-        not_a_favour = ask_kind in (AskKind.PERMISSION, AskKind.RECOVERY)
-        if covered and asked_on >= ask_after and not not_a_favour:
+        if favour and covered and asked_on >= ask_after:
             return True
     return False
 
