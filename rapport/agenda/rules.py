@@ -244,15 +244,18 @@ MOMENT_PHRASE = {
 
 def unhandled_complaints(run: Run, i: int) -> list[Moment]:
     """Complaints read in notes that no issue was opened for since, and that
-    nobody dismissed."""
+    nobody dismissed ("not a complaint" marks the item done). A snoozed one
+    is still a complaint: it keeps blocking asks, and comes back on its day."""
     pk = run.pk(i)
     issue_days = run.s.issue_days.get(pk, [])
+    decisions = run.s.decisions
     return [
         m
         for m in run.s.moments.get(pk, [])
         if m.kind == MomentKind.COMPLAINT
         and not any(day >= m.on for day in issue_days)
-        and (pk, Action.RECOVER, f"complaint:{m.source}") not in run.s.decisions
+        and decisions.get((pk, Action.RECOVER, f"complaint:{m.source}"), ("",))[0]
+        != AgendaDecision.Status.DONE
     ]
 
 
