@@ -87,7 +87,14 @@ def day_number(day: dt.date) -> int:
 class Snapshot:
     """The facts of a workspace on a day. Reads only."""
 
-    def __init__(self, workspace, on: dt.date, contact_ids: Iterable[int] | None = None):
+    def __init__(
+        self,
+        workspace,
+        on: dt.date,
+        contact_ids: Iterable[int] | None = None,
+        *,
+        columns_only: bool = False,
+    ):
         self.workspace = workspace
         self.on = on
         self.today = float(day_number(on))
@@ -97,6 +104,8 @@ class Snapshot:
         self._load_deals()
         self._load_given_and_received()
         self._load_stages_on_day()
+        if columns_only:
+            return  # see whole()
         self._score_lapse()
         self._load_asks()
         self._load_issues()
@@ -131,6 +140,18 @@ class Snapshot:
         if compute not in self._memo:
             self._memo[compute] = compute(self)
         return self._memo[compute]
+
+    def whole(self) -> "Snapshot":
+        """The whole workspace's columns on the day, for what a contact is
+        compared with (the workspace's usual rhythm, what most clients are
+        worth): a contact judged alone — on their page, or refreshed after a
+        fact of theirs changed — must be judged as the morning judged them.
+        This snapshot itself when it covers everyone; else every contact's
+        columns (not their moments, asks or issues), loaded once, and only
+        when a rule asks for them."""
+        if self.contact_ids is None:
+            return self
+        return self.memo(_whole_columns)
 
     def positive_moments(self, pk: int) -> list[Moment]:
         return [m for m in self.moments.get(pk, []) if m.kind in POSITIVE]
@@ -408,8 +429,39 @@ class Snapshot:
             first_amount=self.first_amount,
             put_right=self.put_right,
             referrals_given_to=self.referrals_given_to,
+            usual_value=self._usual_value(),
         )
         self.readiness, self.readiness_parts = scoring.scores(self.facts)
+
+    def _usual_value(self) -> float:
+        """The workspace's usual value of what a client bought, over every
+        contact. For a few contacts, two light queries (the deals won, the
+        first purchases' amounts) rather than the whole of whole()."""
+        if self.contact_ids is None:
+            return scoring.usual_value(scoring.client_values(self.deal_value, self.first_amount))
+        active = Contact.objects.filter(workspace=self.workspace, erased_at=None)
+        won = dict(
+            Deal.objects.filter(
+                workspace=self.workspace,
+                contact__erased_at=None,
+                stage__in=[DealStage.WON, DealStage.COMPLETED],
+                won_on__lte=self.on,
+            )
+            .order_by()
+            .values("contact_id")
+            .annotate(value=Sum("value"))
+            .values_list("contact_id", "value")
+        )
+        first = dict(active.exclude(first_amount=None).values_list("pk", "first_amount"))
+        values = [
+            float(won[pk]) if won.get(pk) and won[pk] > 0 else first.get(pk, np.nan)
+            for pk in won.keys() | first.keys()
+        ]
+        return scoring.usual_value(np.array(values, dtype=float))
+
+
+def _whole_columns(snapshot: Snapshot) -> Snapshot:
+    return Snapshot(snapshot.workspace, snapshot.on, columns_only=True)
 
 
 def contacts_with_history(workspace, on: dt.date, contact_ids):
