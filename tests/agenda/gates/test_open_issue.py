@@ -56,13 +56,17 @@ def test_an_open_issue_blocks_every_ask_and_the_win_back_call(acme, today, actio
     assert not ASKS & set(found)
     assert Action.RECOVER in found
     assert f"open issue since {today}: Invoice charged twice" in holds(person, today)
-    assert engine.ask_blockers(person, today) == [f"open issue since {today}: Invoice charged twice"]
+    assert engine.ask_blockers(person, today) == [
+        f"open issue since {today}: Invoice charged twice"
+    ]
 
 
 def test_the_moment_held_is_named_on_the_recovery_item(acme, today):
     person = reason_to(Action.ASK_REFERRAL, acme, today)
     actions.open_issue(person, "Invoice charged twice", opened_on=today)
-    assert agenda(person, today)[Action.RECOVER].why[-1] == f"no ask meanwhile: praised us on {today}"
+    assert (
+        agenda(person, today)[Action.RECOVER].why[-1] == f"no ask meanwhile: praised us on {today}"
+    )
 
 
 def test_an_issue_of_a_colleague_blocks_and_the_moment_is_thanked_for(acme, today):
@@ -81,9 +85,7 @@ def test_an_issue_of_a_colleague_blocks_and_the_moment_is_thanked_for(acme, toda
     )
 
 
-def test_every_step_of_the_recovery_blocks_until_the_client_confirms_and_a_month_more(
-    acme, today
-):
+def test_every_step_of_the_recovery_blocks_until_the_client_confirms_and_a_month_more(acme, today):
     d = days(today)
     person = reason_to(Action.FOLLOW_UP_PERMISSION, acme, today)
     issue = actions.open_issue(person, "Crown feels loose", opened_on=today)

@@ -36,7 +36,9 @@ def test_someone_not_yet_a_client_is_never_asked_whatever_the_moment(acme, today
 
 def test_earn_it_first_names_the_moment_it_answers(acme, today):
     with factories.batch():
-        person = factories.contact(acme, stage=Stage.PROSPECT, relationship=9, relationship_on=today)
+        person = factories.contact(
+            acme, stage=Stage.PROSPECT, relationship=9, relationship_on=today
+        )
         note = factories.activity(person, today, signals=["saved_us"])
     earn = agenda(person, today)[Action.EARN_FIRST]
     assert earn.key == f"earn:activity:{note.pk}"
@@ -57,7 +59,9 @@ def test_a_person_just_referred_is_not_asked(acme, today):
 
 def test_a_testimonial_ask_held_says_so(acme, today):
     with factories.batch():
-        person = factories.contact(acme, stage=Stage.PROSPECT, relationship=9, relationship_on=today)
+        person = factories.contact(
+            acme, stage=Stage.PROSPECT, relationship=9, relationship_on=today
+        )
         factories.deal(person, "Pilot", completed_on=today)
     # The deal made them a customer; a user put them back (the ladder only raises).
     person.refresh_from_db()
@@ -70,7 +74,9 @@ def test_the_stage_on_a_past_day_is_the_stage_that_day(acme, today):
     # Promoted to customer today; on the day of last week's praise they were a
     # prospect, and the agenda for that day says so.
     with factories.batch():
-        person = factories.contact(acme, stage=Stage.PROSPECT, relationship=9, relationship_on=today)
+        person = factories.contact(
+            acme, stage=Stage.PROSPECT, relationship=9, relationship_on=today
+        )
         factories.activity(person, today - dt.timedelta(days=7), signals=["praise"])
     actions.change_stage(person, Stage.CUSTOMER)
     last_week = agenda(person, today - dt.timedelta(days=7))

@@ -95,4 +95,7 @@ def test_the_praise_in_the_same_breath_is_named_on_the_recovery_item(acme, today
         factories.read_note(ann, today, words, {"praise": words, "complaint": words})
     found = agenda(ann, today)
     assert set(found) == {Action.RECOVER}
-    assert found[Action.RECOVER].why[-1] == f"no ask meanwhile: praised us on {today}: \u201c{words}\u201d"
+    assert (
+        found[Action.RECOVER].why[-1]
+        == f"no ask meanwhile: praised us on {today}: \u201c{words}\u201d"
+    )

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db
 def praised(workspace, today, *, on=None, text="", **fields):
     with factories.batch():
         person = factories.client_with_history(workspace, today, **fields)
-        factories.activity(person, on or today - dt.timedelta(days=1), signals=["praise"], text=text)
+        factories.activity(
+            person, on or today - dt.timedelta(days=1), signals=["praise"], text=text
+        )
     return person
 
 

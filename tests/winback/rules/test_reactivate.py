@@ -34,7 +34,10 @@ def test_a_recall_overdue_by_a_third_is_a_win_back(acme, today, last, action):
     assert action in found and other not in found
     if action == Action.REACTIVATE:
         item = found[action]
-        assert item.why[-1] == "lapsed: more than 8 months without a visit, for a recall every 6 months"
+        assert (
+            item.why[-1]
+            == "lapsed: more than 8 months without a visit, for a recall every 6 months"
+        )
         assert item.key == f"reactivate:{today - dt.timedelta(days=last)}"
 
 
@@ -51,7 +54,10 @@ def test_more_than_twice_their_usual_gap_is_a_win_back(acme, today, last, action
             "more than twice their usual gap",
         ]
         assert (item.script_key, item.moments) == ("reactivation", [MomentKind.LAPSED])
-        assert item.fields == {"last_visit": item.fields["last_visit"], "usual_interval": "every 2 months"}
+        assert item.fields == {
+            "last_visit": item.fields["last_visit"],
+            "usual_interval": "every 2 months",
+        }
         assert "What has stopped you from coming back recently?" in item.script
         assert "you used to come every 2 months" in item.script
 
@@ -84,7 +90,8 @@ def test_the_lapse_model_can_say_they_have_gone_before_the_gap_does(acme, today)
     pat = regular(acme, today, last=110)
     item = agenda(pat, today)[Action.REACTIVATE]
     assert any(
-        reason.startswith("the lapse model gives a ") and reason.endswith(" chance they are still a client")
+        reason.startswith("the lapse model gives a ")
+        and reason.endswith(" chance they are still a client")
         for reason in item.why
     )
     assert "more than twice their usual gap" not in item.why
@@ -99,9 +106,7 @@ def test_an_open_issue_comes_first(acme, today):
     assert f"open issue since {today}: The crown never felt right" in holds(pat, today)
 
 
-def test_a_win_back_call_done_is_not_proposed_again_until_they_come_back(
-    acme, today, alice
-):
+def test_a_win_back_call_done_is_not_proposed_again_until_they_come_back(acme, today, alice):
     from rapport.agenda import store
     from rapport.agenda.models import AgendaItem
     from rapport.outreach.models import Outcome

@@ -57,7 +57,9 @@ def test_without_a_schedule_a_regular_client_is_due_a_quarter_past_their_rhythm(
     assert Action.REACTIVATE not in found  # not yet twice the gap
     if due:
         why = found[Action.RECALL].why
-        assert why[0].startswith(f"comes every 2 months; last time {today - dt.timedelta(days=last)}")
+        assert why[0].startswith(
+            f"comes every 2 months; last time {today - dt.timedelta(days=last)}"
+        )
         assert why[1] == "due again"
 
 
