@@ -71,6 +71,14 @@ def test_praise_read_in_the_words_counts_like_a_marked_one(acme, today):
     assert item.why[0] == f"praised us on {today}: \u201c{words}\u201d"
 
 
+def test_praise_in_the_words_of_a_note_is_read_and_counts(acme, today):
+    # Through the text reader (its own tests are tests/agenda/test_text.py).
+    with factories.batch():
+        ann = factories.client_with_history(acme, today)
+        factories.activity(ann, today, text="She said you are the best dentist she has ever had!")
+    assert Action.ASK_REFERRAL in agenda(ann, today)
+
+
 def test_a_completed_project_asks_for_a_testimonial_first(acme, today):
     with factories.batch():
         ann = factories.client_with_history(acme, today)
