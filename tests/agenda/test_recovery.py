@@ -16,12 +16,6 @@ from rapport.outreach import actions as outreach
 from tests import factories
 
 pytestmark = pytest.mark.django_db
-ASKS = {
-    Action.ASK_REFERRAL,
-    Action.ASK_TESTIMONIAL,
-    Action.ASK_MORE_NAMES,
-    Action.FOLLOW_UP_PERMISSION,
-}
 
 
 def agenda(contact, on):
