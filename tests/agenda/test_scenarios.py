@@ -386,7 +386,7 @@ def test_each_readiness_example_has_the_readiness_the_doc_gives(acme, today, row
     assert engine.explain(client, today).readiness == int(value)
 
 
-@pytest.mark.parametrize("since_days", [30, 243, 365])
+@pytest.mark.parametrize("since_days", [90, 243, 365])
 def test_a_client_nobody_rated_earns_the_right_first_however_long_a_client(
     acme, today, since_days
 ):
