@@ -387,9 +387,7 @@ def test_each_readiness_example_has_the_readiness_the_doc_gives(acme, today, row
 
 
 @pytest.mark.parametrize("since_days", [90, 243, 365])
-def test_a_client_nobody_rated_earns_the_right_first_however_long_a_client(
-    acme, today, since_days
-):
+def test_a_client_nobody_rated_earns_the_right_first_however_long_a_client(acme, today, since_days):
     with factories.batch():
         client = praised(customer(acme, today, None, since_days=since_days, visits=1), today)
     found = day_of(acme, today)[client.pk]
