@@ -13,7 +13,7 @@ from rapport.agenda.models import Action, AgendaDecision, AgendaItem
 from rapport.clients.actions import changing, close_permission, facts_changed, log_activity
 from rapport.clients.models import ActivityKind, Direction
 from rapport.outreach.models import AskKind
-from rapport.workspaces.models import Workspace
+from rapport.workspaces.models import Membership, Workspace
 
 # Past this many changed contacts, one full rebuild is cheaper than a filter.
 PARTIAL_REFRESH_LIMIT = 2000
@@ -108,6 +108,7 @@ def snooze(item: AgendaItem, until: dt.date, *, by) -> None:
 
 
 def set_capacity(membership, capacity: int) -> None:
-    """How many actions a day this person's Today shows."""
-    type(membership).objects.filter(pk=membership.pk).update(daily_capacity=capacity)
+    """How many actions a day this person's Today shows. (`membership` may be
+    the request's lazy proxy: the model is named, not taken from its type.)"""
+    Membership.objects.filter(pk=membership.pk).update(daily_capacity=capacity)
     membership.daily_capacity = capacity
