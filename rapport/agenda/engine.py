@@ -102,6 +102,8 @@ def settle(run: Run, i: int) -> None:
     if pk in run.with_items:
         return
     moment, reason, _ = held[0]
+    if run.decided(pk, Action.THANK, moment.source):
+        return  # the referral or testimonial was thanked for already: not twice
     consider(run, i, acknowledge(run, i, moment, reason))
 
 

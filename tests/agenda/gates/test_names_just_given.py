@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from rapport.advocacy.models import Referral
-from rapport.agenda.models import Action
+from rapport.agenda import actions as agenda_actions
+from rapport.agenda.models import Action, AgendaItem
 from rapport.outreach import actions as outreach
 from tests import factories
 from tests.agenda.helpers import agenda, holds
@@ -40,3 +41,14 @@ def test_names_given_on_a_call_are_names_given_too(ann, today):
 def test_a_referral_that_came_another_way_asks_for_the_other_names(ann, today):
     factories.referral(ann, today - dt.timedelta(days=4), unsolicited=True)
     assert Action.ASK_MORE_NAMES in agenda(ann, today)
+
+
+def test_once_thanked_the_names_are_not_thanked_for_again(ann, acme, today, alice):
+    # Regression: with the thank-you done, the held "other names" ask became a
+    # second thank-you for the same names.
+    ask = outreach.start_ask(ann, kind="referral", channel="email")
+    outreach.answer_names(ask, [{"first_name": "Bea"}])
+    thank = AgendaItem.objects.get(contact=ann, action=Action.THANK)
+    agenda_actions.mark_done(thank, by=alice)
+    for day in (today, today + dt.timedelta(days=2)):
+        assert agenda(ann, day) == {}
