@@ -86,3 +86,17 @@ def test_a_contact_judged_alone_has_the_readiness_of_the_morning(acme, today):
     view = engine.explain(current(big), today)
     assert view.readiness == whole.readiness[whole.index[big.pk]]
     assert "delivered: 1 deal won (+8)" in view.reasons  # the deal, and its size
+
+
+def test_a_brand_new_client_held_by_readiness_gets_the_upfront_contract_using_the_moment(
+    acme, today
+):
+    with factories.batch():
+        nia = factories.contact(acme, first_name="Nia", relationship=6, relationship_on=today)
+        factories.purchases(nia, [today - dt.timedelta(days=10)])
+        factories.activity(nia, today, signals=["saved_us"])
+    found = agenda(nia, today)
+    assert Action.EARN_FIRST not in found and Action.ASK_REFERRAL not in found
+    contract = found[Action.UPFRONT_CONTRACT]
+    assert contract.moments == [MomentKind.SAVED_US]
+    assert "it meant a lot that you felt we made a real difference" in contract.script
