@@ -18,14 +18,6 @@ from tests.agenda.helpers import ASKS, agenda, holds
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def ann(acme, today):
-    with factories.batch():
-        ann = factories.client_with_history(acme, today)
-        factories.activity(ann, today, signals=["praise"], text="Lovely")
-    return ann
-
-
 @pytest.mark.parametrize(("days", "cooling"), [(89, True), (90, False)])
 def test_one_referral_ask_per_cooldown_and_the_other_kind_stands(ann, today, days, cooling):
     asked_on = today - dt.timedelta(days=days)

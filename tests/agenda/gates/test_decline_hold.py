@@ -15,14 +15,6 @@ from tests.agenda.helpers import ASKS, agenda, holds
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def ann(acme, today):
-    with factories.batch():
-        ann = factories.client_with_history(acme, today)
-        factories.activity(ann, today, signals=["praise"], text="Lovely")
-    return ann
-
-
 @pytest.mark.parametrize(("days", "held"), [(179, True), (180, False)])
 def test_a_decline_holds_every_ask_for_the_hold_back(ann, today, days, held):
     declined_on = today - dt.timedelta(days=days)

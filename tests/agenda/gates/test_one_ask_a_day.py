@@ -15,14 +15,6 @@ from tests.agenda.helpers import ASKS, agenda, holds
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def ann(acme, today):
-    with factories.batch():
-        ann = factories.client_with_history(acme, today)
-        factories.activity(ann, today, signals=["praise"], text="Lovely")
-    return ann
-
-
 @pytest.mark.parametrize(
     ("kind", "label"),
     [
