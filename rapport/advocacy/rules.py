@@ -116,16 +116,24 @@ def valued_and_unearned(run: Run) -> list[int]:
     median) whose readiness is below the threshold, who were never given a
     referral, and whose touch plan is due: the give is the touch."""
     s = run.s
-    delivered = s.deal_value + np.nan_to_num(s.typical_amount, nan=0.0) * s.purchases
     clients = s.stage_rank >= CUSTOMER_RANK
-    if not clients.any():
-        return []
-    median = float(np.median(delivered[clients]))
     low = s.readiness < run.workspace.readiness_threshold
-    valued = clients & low & (delivered > median) & (s.referrals_given_to == 0)
     due = np.zeros(len(s.ids), dtype=bool)
     due[touch_overdue(run)] = True
-    return np.flatnonzero(valued & due).tolist()
+    maybe = clients & low & (s.referrals_given_to == 0) & due
+    if not maybe.any():
+        return []
+    # Worth more than most of the workspace's clients — all of them, so that a
+    # contact judged alone is judged as in the morning.
+    whole = s.whole()
+    among = whole.stage_rank >= CUSTOMER_RANK
+    median = float(np.median(_delivered(whole)[among]))
+    return np.flatnonzero(maybe & (_delivered(s) > median)).tolist()
+
+
+def _delivered(s: Snapshot) -> np.ndarray:
+    """What each contact brought: deals won, and visits at their usual spend."""
+    return s.deal_value + np.nan_to_num(s.typical_amount, nan=0.0) * s.purchases
 
 
 @rule(

@@ -108,6 +108,7 @@ def snooze(item: AgendaItem, until: dt.date, *, by) -> None:
 
 
 def set_capacity(membership, capacity: int) -> None:
-    """How many actions a day this person's Today shows."""
+    """How many actions a day this person's Today shows. (`membership` may be
+    the request's lazy proxy: the model is named, not taken from its type.)"""
     Membership.objects.filter(pk=membership.pk).update(daily_capacity=capacity)
     membership.daily_capacity = capacity

@@ -59,6 +59,10 @@ class ContactView:
 
 def consider(run: Run, i: int, p: Proposal) -> None:
     """One proposal through its gates: it stands, waits, or becomes another."""
+    if (run.pk(i), p.action, p.key) in run.keys:
+        # Already on the day (the upfront contract a held moment became):
+        # judging it again would hold it back by itself ("one ask a day").
+        return
     held = gates.judge(run, i, p)
     if held is None:
         run.add(i, p)
@@ -98,6 +102,8 @@ def settle(run: Run, i: int) -> None:
     if pk in run.with_items:
         return
     moment, reason, _ = held[0]
+    if run.decided(pk, Action.THANK, moment.source):
+        return  # the referral or testimonial was thanked for already: not twice
     consider(run, i, acknowledge(run, i, moment, reason))
 
 

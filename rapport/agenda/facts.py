@@ -87,7 +87,14 @@ def day_number(day: dt.date) -> int:
 class Snapshot:
     """The facts of a workspace on a day. Reads only."""
 
-    def __init__(self, workspace, on: dt.date, contact_ids: Iterable[int] | None = None):
+    def __init__(
+        self,
+        workspace,
+        on: dt.date,
+        contact_ids: Iterable[int] | None = None,
+        *,
+        columns_only: bool = False,
+    ):
         self.workspace = workspace
         self.on = on
         self.today = float(day_number(on))
@@ -97,6 +104,8 @@ class Snapshot:
         self._load_deals()
         self._load_given_and_received()
         self._load_stages_on_day()
+        if columns_only:
+            return  # see whole()
         self._score_lapse()
         self._load_asks()
         self._load_issues()
@@ -131,6 +140,18 @@ class Snapshot:
         if compute not in self._memo:
             self._memo[compute] = compute(self)
         return self._memo[compute]
+
+    def whole(self) -> "Snapshot":
+        """The whole workspace's columns on the day, for what a contact is
+        compared with (the workspace's usual rhythm, what most clients are
+        worth): a contact judged alone — on their page, or refreshed after a
+        fact of theirs changed — must be judged as the morning judged them.
+        This snapshot itself when it covers everyone; else every contact's
+        columns (not their moments, asks or issues), loaded once, and only
+        when a rule asks for them."""
+        if self.contact_ids is None:
+            return self
+        return self.memo(_whole_columns)
 
     def positive_moments(self, pk: int) -> list[Moment]:
         return [m for m in self.moments.get(pk, []) if m.kind in POSITIVE]
@@ -408,8 +429,48 @@ class Snapshot:
             first_amount=self.first_amount,
             put_right=self.put_right,
             referrals_given_to=self.referrals_given_to,
+            usual_value=self._usual_value(),
         )
         self.readiness, self.readiness_parts = scoring.scores(self.facts)
+
+    def _usual_value(self) -> float:
+        """The workspace's usual value of what a client bought, over every
+        contact: for a few contacts, the median is taken in SQL (one
+        statement, one row back) rather than from the whole of whole()."""
+        if self.contact_ids is None:
+            return scoring.usual_value(scoring.client_values(self.deal_value, self.first_amount))
+        return usual_value_in_sql(self.workspace, self.on)
+
+
+def usual_value_in_sql(workspace, on: dt.date) -> float:
+    """readiness.usual_value of every contact's client_values, in the database:
+    the median (the mean of the two middle values when their number is even)
+    of the won deals' value, else the first purchase's amount, where known and
+    positive; NaN with fewer than two."""
+    contact, deal = Contact._meta.db_table, Deal._meta.db_table
+    sql = f"""
+        SELECT AVG(v), MAX(n) FROM (
+            SELECT v, ROW_NUMBER() OVER (ORDER BY v) AS r, COUNT(*) OVER () AS n FROM (
+                SELECT CASE WHEN d.total > 0 THEN d.total ELSE c.first_amount END AS v
+                FROM {contact} c
+                LEFT JOIN (
+                    SELECT contact_id, SUM(value) AS total FROM {deal}
+                    WHERE workspace_id = %s AND stage IN (%s, %s) AND won_on <= %s
+                    GROUP BY contact_id
+                ) d ON d.contact_id = c.id
+                WHERE c.workspace_id = %s AND c.erased_at IS NULL
+            ) known WHERE v > 0
+        ) ranked WHERE r IN ((n + 1) / 2, (n + 2) / 2)
+    """
+    params = [workspace.pk, DealStage.WON, DealStage.COMPLETED, on, workspace.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        median, n = cursor.fetchone()
+    return float(median) if n and n >= 2 else np.nan
+
+
+def _whole_columns(snapshot: Snapshot) -> Snapshot:
+    return Snapshot(snapshot.workspace, snapshot.on, columns_only=True)
 
 
 def contacts_with_history(workspace, on: dt.date, contact_ids):

@@ -65,26 +65,34 @@ class Facts:
     first_amount: np.ndarray  # the first purchase's amount, NaN if unknown
     put_right: np.ndarray  # problems put right and confirmed
     referrals_given_to: np.ndarray
+    # The workspace's usual value (usual_value over all its clients, not only
+    # the ones scored: a contact's page must score as the morning does).
+    usual_value: float = np.nan
 
 
-def _above_usual(values: np.ndarray) -> np.ndarray:
-    """Worth more than the workspace's usual: above the median of the known
-    values. Relative, so it holds in any currency and any trade."""
+def client_values(deal_value: np.ndarray, first_amount: np.ndarray) -> np.ndarray:
+    """The value of what each client bought: the deals they won, else their
+    first purchase (NaN when unknown)."""
+    return np.where(deal_value > 0, deal_value, first_amount)
+
+
+def usual_value(values: np.ndarray) -> float:
+    """The median of the known values (NaN with fewer than two): worth more
+    than this is worth more than the workspace's usual. Relative, so it holds
+    in any currency and any trade."""
     known = values[~np.isnan(values) & (values > 0)]
-    if len(known) < 2:
-        return np.zeros(len(values), dtype=bool)
-    with np.errstate(invalid="ignore"):
-        return np.nan_to_num(values, nan=0.0) > float(np.median(known))
+    return float(np.median(known)) if len(known) >= 2 else np.nan
 
 
 def components(facts: Facts) -> dict[str, np.ndarray]:
     tenure = np.nan_to_num(facts.tenure_days, nan=0.0).clip(0, TENURE_DAYS_FOR_CAP)
-    # The value of what they bought: the deals they won, else their first purchase.
-    value = np.where(facts.deal_value > 0, facts.deal_value, facts.first_amount)
+    value = np.nan_to_num(client_values(facts.deal_value, facts.first_amount), nan=0.0)
+    with np.errstate(invalid="ignore"):
+        above_usual = value > facts.usual_value  # never, when the usual is unknown
     delivered = (
         facts.projects_completed * PROJECT_POINTS
         + facts.deals_won * DEAL_POINTS
-        + _above_usual(value) * VALUE_POINTS
+        + above_usual * VALUE_POINTS
         + np.minimum(facts.purchases * VISIT_POINTS, VISIT_CAP)
     )
     return {

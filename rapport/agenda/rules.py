@@ -244,15 +244,18 @@ MOMENT_PHRASE = {
 
 def unhandled_complaints(run: Run, i: int) -> list[Moment]:
     """Complaints read in notes that no issue was opened for since, and that
-    nobody dismissed."""
+    nobody dismissed ("not a complaint" marks the item done). A snoozed one
+    is still a complaint: it keeps blocking asks, and comes back on its day."""
     pk = run.pk(i)
     issue_days = run.s.issue_days.get(pk, [])
+    decisions = run.s.decisions
     return [
         m
         for m in run.s.moments.get(pk, [])
         if m.kind == MomentKind.COMPLAINT
         and not any(day >= m.on for day in issue_days)
-        and (pk, Action.RECOVER, f"complaint:{m.source}") not in run.s.decisions
+        and decisions.get((pk, Action.RECOVER, f"complaint:{m.source}"), ("",))[0]
+        != AgendaDecision.Status.DONE
     ]
 
 
@@ -277,11 +280,13 @@ def complaint(run: Run, i: int) -> Iterator[Proposal]:
 
 
 def permission_used(run: Run, pk: int, kind: str, ask_after: dt.date) -> bool:
-    """The permission was acted on: an ask it covers was made since its date."""
+    """The permission was acted on: an ask it covers was made since its date.
+    Only a referral or testimonial ask is what a permission is for: a
+    questionnaire or a win-back call since the date leaves it due."""
     for ask_kind, asked_on, _ in run.s.recent_asks.get(pk, []):
+        favour = ask_kind in (AskKind.REFERRAL, AskKind.TESTIMONIAL)
         covered = kind == PermissionKind.BOTH or kind == ask_kind
-        not_a_favour = ask_kind in (AskKind.PERMISSION, AskKind.RECOVERY)
-        if covered and asked_on >= ask_after and not not_a_favour:
+        if favour and covered and asked_on >= ask_after:
             return True
     return False
 

@@ -92,15 +92,27 @@ class Lapse:
     interval: float  # the days they used to come at
 
 
+def _own_intervals(s: Snapshot) -> tuple[np.ndarray, np.ndarray]:
+    mean_gap = (s.last_purchase - s.first_purchase) / np.maximum(s.purchases - 1, 1)
+    own = np.where(s.purchases >= 2, np.where(np.isnan(s.rhythm), mean_gap, s.rhythm), np.nan)
+    return own, s.purchases >= 3
+
+
+def typical_interval(s: Snapshot) -> float:
+    """The workspace's typical interval: the median of its regular clients'."""
+    own, regular = _own_intervals(s.whole())
+    return float(np.nanmedian(own[regular])) if regular.any() else np.nan
+
+
 def usual_intervals(s: Snapshot) -> tuple[np.ndarray, np.ndarray]:
     """Each contact's usual interval between purchases, and whether it is
     their own (three purchase days or more) or the workspace's typical one."""
-    mean_gap = (s.last_purchase - s.first_purchase) / np.maximum(s.purchases - 1, 1)
-    own = np.where(s.purchases >= 2, np.where(np.isnan(s.rhythm), mean_gap, s.rhythm), np.nan)
-    regular = s.purchases >= 3
+    own, regular = _own_intervals(s)
     # Few purchases say little about a rhythm: use the workspace's typical
-    # interval (the median of its regular clients) for them.
-    typical = float(np.nanmedian(own[regular])) if regular.any() else np.nan
+    # interval (the median of its regular clients) for them — of all its
+    # clients, so that a contact judged alone is judged as in the morning.
+    few = (s.purchases >= 1) & ~regular
+    typical = typical_interval(s) if few.any() else np.nan
     return np.where(regular, own, typical), regular
 
 
