@@ -316,10 +316,10 @@ def praised(client, today):
 # unless the row says "large".
 EXAMPLES = {
     "customer, 7/10, a large project completed 3 days ago": large_project,
-    "customer of a year, 8/10, praises the work unprompted": lambda ws, today: praised(
+    "customer of a year (one visit), 8/10, praises the work unprompted": lambda ws, today: praised(
         customer(ws, today, 8, since_days=365, visits=1), today
     ),
-    "customer of 5 months, 7/10, two visits, praise": lambda ws, today: praised(
+    "client of 5 months, two visits (a member), 7/10, praise": lambda ws, today: praised(
         customer(ws, today, 7, since_days=152, visits=2), today
     ),
     "new client (two weeks), 7/10, praise": lambda ws, today: praised(
@@ -334,15 +334,7 @@ EXAMPLES = {
 }
 # Where the code gives another value than the doc (reported to the lead; the
 # doc and the weights are theirs to change).
-DISAGREE = {
-    "customer of a year, 8/10, praises the work unprompted": (
-        "the code gives 60: 64 needs three visits at the customer rung, which the ladder "
-        "makes a member (69), or a first purchase above the usual"
-    ),
-    "customer of 5 months, 7/10, two visits, praise": (
-        "the code gives 58: two visits make a member (stage +15), not a customer (+10)"
-    ),
-}
+DISAGREE: dict[str, str] = {}  # rows where the code and the doc differ, and why
 
 
 def test_the_doc_lists_the_examples_built_here():
