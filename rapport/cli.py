@@ -18,7 +18,7 @@ USAGE = """usage: rapport <command> [options]
   agenda --workspace S [--json]  the agenda for a day
   worker                         run background tasks and scheduled jobs
   demo                           create or refresh the demo workspaces
-  bench agenda|lapse ...         benchmarks
+  bench agenda|lapse|redirect|feed|import|pages  benchmarks
   backup PATH                    an online, consistent copy of the database
   restore PATH [--force]         restore it (refuses a database holding data without --force)
   <django command>               any Django management command (migrate, createsuperuser, ...)

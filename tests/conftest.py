@@ -153,7 +153,12 @@ def ours(acme, alice, today):
     from rapport.clients.actions import record_consent
 
     record_consent(ann, "reference", True, "may give my name", "test")
+    from tests.workspaces.test_isolation import _advocacy_objects
+
+    with actions.changing():  # one agenda refresh for all of them
+        referral_objects = _advocacy_objects(acme, ann, today)
     return {
+        **referral_objects,
         "contact": ann,
         "issue": actions.open_issue(ann, "x", opened_on=today),
         "deal": actions.save_deal(Deal(workspace=acme, contact=ann, title="d", stage="won")),
@@ -266,4 +271,13 @@ def objects(ours, people, acme, alice):
         "testimonial_token": testimonials.new_link(photo).token(),
         "share_token": share_token,
         "request_token": request.token(),
+        "referral_code": ours["code"].code,
+        "introduction_token": _introduction_token(ours["referral"]),
     }
+
+
+def _introduction_token(referral):
+    """A live link to the referred friend's page (double opt-in)."""
+    from rapport.advocacy import actions
+
+    return actions.introduction_token(referral.introduction)

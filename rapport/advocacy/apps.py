@@ -18,3 +18,7 @@ class AdvocacyConfig(AppConfig):
 
         register_link("testimonial", testimonials.resolve_link)
         register_link("refrequest", references.resolve_link)
+
+        from rapport.advocacy import receivers
+
+        receivers.connect()

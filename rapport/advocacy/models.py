@@ -24,7 +24,21 @@ class Referral(WorkspaceOwned):
         NAMES_GIVEN = "names_given", "Gave names"
         INTRO = "intro", "Introduction"
         LINK = "link", "Referral link"
+        CODE = "code", "Referral code"
+        IMPORTED = "imported", "Imported"
         UNKNOWN = "unknown", "Not recorded"
+
+    class LostReason(models.TextChoices):
+        NO_RESPONSE = "no_response", "Never answered"
+        NOT_A_FIT = "not_a_fit", "Not a fit for us"
+        CHOSE_ANOTHER = "chose_another", "Chose someone else"
+        PRICE = "price", "Price"
+        TIMING = "timing", "Not the right time"
+        DECLINED_INTRO = "declined_intro", "Declined the introduction"
+        DUPLICATE = "duplicate", "Already a client or a duplicate"
+        OTHER = "other", "Other"
+
+    OPEN_STATUSES = [Status.NEW, Status.CONTACTED, Status.MEETING]
 
     referrer = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="referrals_made")
     referred = models.ForeignKey(
@@ -40,16 +54,56 @@ class Referral(WorkspaceOwned):
     may_mention = models.BooleanField(default=False, help_text="We may say who referred them.")
     wants_intro = models.BooleanField(default=False, help_text="The referrer will introduce us.")
     created_at = models.DateTimeField(default=timezone.now)
+    # The pipeline (issue 7): why it was lost, when it closed, the last day
+    # anyone worked on it (a referral untouched for a week surfaces on Today),
+    # and what winning it brought — credited to the referrer.
+    # Database defaults too, so bulk writers that name their columns need not know them.
+    lost_reason = models.CharField(
+        max_length=16, choices=LostReason.choices, blank=True, default="", db_default=""
+    )
+    lost_note = models.CharField(max_length=300, blank=True, default="", db_default="")
+    closed_on = models.DateField(null=True, blank=True)
+    touched_on = models.DateField(null=True, blank=True)
+    won_deal = models.ForeignKey(
+        "clients.Deal", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    won_purchase = models.ForeignKey(
+        "clients.Purchase", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # The personal link or code it came through, when it did.
+    code = models.ForeignKey(
+        "advocacy.ReferralCode",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referrals",
+    )
+    # Names given together are thanked together: the one thank-you covering it.
+    thank_you = models.ForeignKey(
+        "advocacy.ThankYou",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referrals",
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["referrer", "referred"], name="referral_pair_unique")
         ]
-        indexes = [models.Index(fields=["workspace", "date"])]
+        indexes = [
+            models.Index(fields=["workspace", "date"]),
+            models.Index(fields=["workspace", "status", "date"]),
+        ]
         ordering = ["-date", "-id"]
 
     def __str__(self) -> str:
         return f"{self.referrer} → {self.referred}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
 
 
 class MaterialConnection(models.TextChoices):
@@ -151,6 +205,12 @@ class Testimonial(WorkspaceOwned):
         return None if not name or name.lower() == "anonymous" else name
 
 
+class GiveOutcome(models.TextChoices):
+    WAITING = "waiting", "Waiting to hear"
+    BUSINESS = "business", "Brought them business"
+    NOTHING = "nothing", "Came to nothing"
+
+
 class ReferralGiven(WorkspaceOwned):
     """A referral the business gave *to* a client: an introduction, a lead."""
 
@@ -158,7 +218,11 @@ class ReferralGiven(WorkspaceOwned):
         Contact, on_delete=models.CASCADE, related_name="referrals_given_to"
     )
     given_on = models.DateField()
-    description = models.CharField(max_length=200)
+    description = models.CharField(max_length=200, help_text="What for: the need it answered.")
+    # Give to get (issue 7): whom we introduced them to, and what came of it.
+    introduced = models.CharField(max_length=200, blank=True, help_text="Whom we sent their way.")
+    outcome = models.CharField(max_length=10, choices=GiveOutcome.choices, default="waiting")
+    outcome_on = models.DateField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -386,3 +450,422 @@ class ReferenceRequest(PublicLink):
 
     def __str__(self) -> str:
         return f"{self.prospect_name} → {self.reference}"
+
+
+# == Referrals carried to won (issue 7) =========================================
+# The pipeline's history, introductions, links and codes, rewards and the
+# profession profiles that limit them, thank-you tasks, telling the referrer,
+# and merging a name that turned out to be someone we knew.
+
+
+class ReferralEvent(WorkspaceOwned):
+    """One move of a referral on the pipeline: who moved it, from where, how."""
+
+    class Via(models.TextChoices):
+        BOARD = "board", "The board"
+        CONTACT = "contact", "The contact page"
+        IMPORT = "import", "An import"
+        AUTO = "auto", "Became a client"
+        INTRO = "intro", "The introduction"
+        API = "api", "The API"
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=10, choices=Referral.Status.choices, blank=True)
+    to_status = models.CharField(max_length=10, choices=Referral.Status.choices)
+    on = models.DateField()
+    via = models.CharField(max_length=8, choices=Via.choices, default=Via.BOARD)
+    note = models.CharField(max_length=300, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.referral}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class ReferralProgram(WorkspaceOwned):
+    """A workspace's referral settings: its landing page and its profession
+    profile. Absent until first saved; reads use an unsaved default."""
+
+    class Profile(models.TextChoices):
+        GENERAL = "general", "General business"
+        HEALTHCARE = "healthcare", "Healthcare (patients)"
+        LEGAL = "legal", "Legal practice"
+        FINANCIAL = "financial", "Financial services"
+
+    profile = models.CharField(max_length=12, choices=Profile.choices, default=Profile.GENERAL)
+    headline = models.CharField(
+        max_length=120, blank=True, help_text="The landing page's title, e.g. “Welcome, friend”."
+    )
+    pitch = models.TextField(
+        blank=True, max_length=2000, help_text="A few sentences about you, for the landing page."
+    )
+    currency = models.CharField(max_length=3, default="USD", help_text="ISO code, e.g. GBP.")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace"], name="one_referral_program")]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}: {self.profile}"
+
+    @classmethod
+    def for_workspace(cls, workspace) -> "ReferralProgram":
+        # A read never writes: an unsaved default until the owner saves one.
+        return cls.objects.filter(workspace=workspace).first() or cls(workspace=workspace)
+
+
+class ReferralCodeQuerySet(WorkspaceQuerySet):
+    def live(self):
+        return self.filter(revoked_at=None)
+
+
+class ReferralCode(WorkspaceOwned):
+    """A contact's personal referral code: on `/r/<code>`, on a printed card,
+    or typed at the desk — the same attribution every way.
+
+    Stored as it is printed, not hashed: a code opens a public page, grants
+    nothing, and must outlive a rotated SECRET_KEY (cards stay in wallets)."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="referral_codes")
+    code = models.CharField(max_length=16, unique=True)
+    clicks = models.PositiveIntegerField(default=0, editable=False)
+    last_click_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReferralCodeQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact"],
+                condition=models.Q(revoked_at=None),
+                name="one_live_code_per_contact",
+            )
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def display(self) -> str:
+        """Grouped in fours, the way it is read aloud and printed."""
+        return "-".join(self.code[i : i + 4] for i in range(0, len(self.code), 4))
+
+
+class Introduction(WorkspaceOwned):
+    """A double-opt-in introduction. The referrer sends a short note naming
+    themselves, with a link to a page where their friend chooses to hear from
+    the business (or not). Until they accept, the business holds their name
+    only: any email or phone the referrer gave is sealed here (encrypted,
+    shown on no staff page, export or API) and is wiped on a decline."""
+
+    class State(models.TextChoices):
+        DRAFTED = "drafted", "Drafted"
+        SENT = "sent", "Sent"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+
+    TOKEN_DAYS = 30
+
+    referral = models.OneToOneField(Referral, on_delete=models.CASCADE, related_name="introduction")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFTED)
+    sealed = models.TextField(blank=True, editable=False)
+    token_salt = models.CharField(max_length=32, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_expires_at = models.DateTimeField()
+    sent_on = models.DateField(null=True, blank=True)
+    sent_via = models.CharField(max_length=40, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"introduction for {self.referral}"
+
+    @property
+    def pending(self) -> bool:
+        return self.state in (self.State.DRAFTED, self.State.SENT)
+
+    @property
+    def expired(self) -> bool:
+        return self.token_expires_at <= timezone.now()
+
+
+class RewardRule(WorkspaceOwned):
+    """What a referral earns, for whom and when. Never conditioned on a rating
+    or a review (16 CFR 465.4): a rule has no field that could say so, and its
+    wording is refused when it tries (see rapport.advocacy.profiles)."""
+
+    class Recipient(models.TextChoices):
+        REFERRER = "referrer", "The referrer"
+        FRIEND = "friend", "The friend"
+        BOTH = "both", "Both"
+
+    class Trigger(models.TextChoices):
+        ARRIVAL = "arrival", "When the friend arrives"
+        WON = "won", "When the friend becomes a client"
+
+    class Kind(models.TextChoices):
+        GIFT = "gift", "A gift"
+        AMOUNT = "amount", "An amount off or credit"
+        PERCENTAGE = "percentage", "A percentage off"
+
+    class Period(models.TextChoices):
+        MONTH = "month", "per calendar month"
+        QUARTER = "quarter", "per quarter"
+        YEAR = "year", "per calendar year"
+        EVER = "ever", "in all"
+
+    name = models.CharField(max_length=80)
+    wording = models.CharField(
+        max_length=160, help_text="What the client reads, e.g. “10% off your next visit”."
+    )
+    recipient = models.CharField(max_length=8, choices=Recipient.choices)
+    trigger = models.CharField(max_length=8, choices=Trigger.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The amount, or the gift's value (a profile may cap it).",
+    )
+    percent = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    valid_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The code expires this many days after it is issued."
+    )
+    cap_count = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="At most this many rewards per referrer…"
+    )
+    cap_period = models.CharField(max_length=8, choices=Period.choices, default=Period.YEAR)
+    active = models.BooleanField(default=True)
+    paused_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-active", "name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def rewards(self, role: str) -> bool:
+        return self.recipient in (role, self.Recipient.BOTH)
+
+
+class RewardQuerySet(WorkspaceQuerySet):
+    def unredeemed(self, on):
+        return self.filter(redeemed_at=None).filter(
+            models.Q(expires_on=None) | models.Q(expires_on__gte=on)
+        )
+
+
+class Reward(WorkspaceOwned):
+    """A reward issued: a code shown at once and emailed, redeemed once at the
+    desk (a conditional UPDATE: concurrent redemptions make one)."""
+
+    class Role(models.TextChoices):
+        REFERRER = "referrer", "For referring"
+        FRIEND = "friend", "For being referred"
+
+    rule = models.ForeignKey(
+        RewardRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="issued"
+    )
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="rewards")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="rewards")
+    role = models.CharField(max_length=8, choices=Role.choices)
+    code = models.CharField(max_length=16, unique=True)
+    # What the rule said when it was issued: editing a rule changes no code.
+    wording = models.CharField(max_length=160)
+    kind = models.CharField(max_length=10, choices=RewardRule.Kind.choices)
+    amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    issued_on = models.DateField()
+    expires_on = models.DateField(null=True, blank=True)
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    redeemed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = RewardQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "referral", "role"], name="one_reward_per_rule_referral_role"
+            )
+        ]
+        indexes = [models.Index(fields=["workspace", "contact"])]
+        ordering = ["-issued_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.wording}"
+
+    @property
+    def display(self) -> str:
+        return "-".join(self.code[i : i + 4] for i in range(0, len(self.code), 4))
+
+    def expired_on(self, on) -> bool:
+        return self.expires_on is not None and self.expires_on < on
+
+
+class ThankYouQuerySet(WorkspaceQuerySet):
+    def done(self):
+        # A card is done when marked sent; an email when the outbox sent it.
+        return self.filter(models.Q(done_at__isnull=False) | models.Q(email__status="sent"))
+
+    def open(self):
+        return self.exclude(pk__in=self.done().values("pk"))
+
+
+class ThankYou(WorkspaceOwned):
+    """A thank-you task: a handwritten card or an email, for a referral (names
+    given together share one) or a testimonial."""
+
+    class Kind(models.TextChoices):
+        CARD = "card", "Handwritten card"
+        EMAIL = "email", "Thank-you email"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="thank_yous")
+    kind = models.CharField(max_length=5, choices=Kind.choices, default=Kind.CARD)
+    # The agenda moment it answers ("referral:12", "testimonial:4"): the
+    # first one; a referral thank-you covers every referral pointing at it.
+    source_key = models.CharField(max_length=40)
+    what_for = models.CharField(max_length=300)
+    message = models.TextField(blank=True, help_text="A suggested message, to edit.")
+    testimonial = models.ForeignKey(
+        Testimonial, null=True, blank=True, on_delete=models.CASCADE, related_name="thank_yous"
+    )
+    created_on = models.DateField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    activity = models.ForeignKey(
+        "clients.Activity", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    email = models.ForeignKey(
+        "outreach.OutboundMessage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = ThankYouQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "done_at", "created_on"])]
+        ordering = ["created_on", "id"]
+
+    def __str__(self) -> str:
+        return f"thank {self.contact} for {self.what_for}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None or (self.email_id and self.email.status == "sent")
+
+
+class ReferrerUpdate(WorkspaceOwned):
+    """Telling the referrer their friend became a client: an email through the
+    outbox, or a call to make. Once per referral."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        CALL = "call", "Call"
+
+    referral = models.OneToOneField(Referral, on_delete=models.CASCADE, related_name="update")
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    created_on = models.DateField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    email = models.ForeignKey(
+        "outreach.OutboundMessage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    def __str__(self) -> str:
+        return f"tell {self.referral.referrer} ({self.channel})"
+
+
+class MergeSuggestion(WorkspaceOwned):
+    """Two contacts that look like one person, offered for merge."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        MERGED = "merged", "Merged"
+        DISMISSED = "dismissed", "Not the same person"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    candidate = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    reasons = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "candidate"], name="one_suggestion_per_pair")
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} ≈ {self.candidate_id}"
+
+
+class ContactMerge(WorkspaceOwned):
+    """The record of a merge: exactly what moved, so that it can be undone."""
+
+    UNDO_DAYS = 30
+
+    kept = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    merged_pk = models.BigIntegerField()
+    merged_name = models.CharField(max_length=201)
+    merged_external_id = models.CharField(max_length=64)
+    # The merged contact as it was (Django's serializer), restored on undo.
+    snapshot = models.JSONField()
+    # {field: [before, after]} on the kept contact.
+    field_changes = models.JSONField(default=dict)
+    # {"app_label.model.field": [pk, ...]}: rows re-pointed to the kept contact.
+    moved = models.JSONField(default=dict)
+    # Rows that would have broken a uniqueness rule (the same fact twice):
+    # removed, serialised here, put back on undo.
+    dropped = models.JSONField(default=list)
+    tags_added = models.JSONField(default=list)
+    merged_at = models.DateTimeField(default=timezone.now)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.merged_name} merged into {self.kept_id}"
+
+    def undo_until(self):
+        import datetime as dt
+
+        return self.merged_at + dt.timedelta(days=self.UNDO_DAYS)
+
+    def can_undo(self, now=None) -> bool:
+        return self.undone_at is None and (now or timezone.now()) < self.undo_until()

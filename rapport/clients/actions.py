@@ -244,6 +244,13 @@ def promote(workspace, contact_ids: Iterable[int]) -> int:
             ]
         StageChange.objects.bulk_create(changes)
         moved += len(changes)
+        if changes:
+            from rapport.clients.signals import promoted
+
+            promoted.send(
+                sender=workspace,
+                changes=[(c.contact_id, c.from_stage, c.to_stage, c.reason) for c in changes],
+            )
     return moved
 
 

@@ -32,7 +32,7 @@ from rapport.advocacy.actions import (
     record_referral_given,
     record_testimonial,
 )
-from rapport.advocacy.models import Referral, Testimonial
+from rapport.advocacy.models import Referral, Reward, Testimonial
 from rapport.agenda import engine, store
 from rapport.agenda.models import AgendaItem
 from rapport.clients.actions import (
@@ -1256,6 +1256,7 @@ def build_dental(*, patients: int = 500, seed: int = 1183) -> Summary:
         # stored agenda today's whatever that mechanism does.
         with changing():
             _Dental(workspace, owner, staff, seed, patients).build()
+            _referral_story(workspace, staff[0], DENTAL_PROGRAM, seed)
         store.refresh(workspace)
         showcase(workspace, kind="dental", seed=seed)
     return _summary(workspace, started)
@@ -1711,6 +1712,188 @@ class _Consulting(_Builder):
         contact.save(update_fields=["relationship", "relationship_on", "updated_at"])
 
 
+# -- referrals carried to won (issue 7) -------------------------------------------
+
+DENTAL_PROGRAM = {
+    "profile": "healthcare",
+    "currency": "GBP",
+    "headline": "Welcome — a friend thought of you",
+    "pitch": "Gentle, unhurried dentistry in the middle of Kingsbridge. New patients are seen "
+    "within a week, and nervous patients are our speciality.",
+    "rules": [
+        # A nominal thank-you, whatever the friend decides: what the profile allows.
+        {
+            "name": "Thank-you flowers",
+            "wording": "a bunch of flowers from the studio",
+            "recipient": "referrer",
+            "trigger": "arrival",
+            "kind": "gift",
+            "amount": Decimal("12"),
+            "cap_count": 4,
+            "cap_period": "year",
+        },
+        {
+            "name": "Welcome offer",
+            "wording": "15% off your first hygiene visit",
+            "recipient": "friend",
+            "trigger": "arrival",
+            "kind": "percentage",
+            "percent": 15,
+            "valid_days": 90,
+        },
+    ],
+}
+CONSULTING_PROGRAM = {
+    "profile": "general",
+    "currency": "USD",
+    "headline": "Introduced by someone who knows us",
+    "pitch": "Northwind Advisory helps leadership teams fix operations that have outgrown "
+    "them. A first conversation costs nothing.",
+    "rules": [
+        {
+            "name": "Dinner for two",
+            "wording": "dinner for two at Harbor House",
+            "recipient": "referrer",
+            "trigger": "won",
+            "kind": "gift",
+            "amount": Decimal("150"),
+            "valid_days": 180,
+        },
+        {
+            "name": "First engagement",
+            "wording": "10% off your first engagement",
+            "recipient": "friend",
+            "trigger": "arrival",
+            "kind": "percentage",
+            "percent": 10,
+            "valid_days": 120,
+        },
+    ],
+}
+
+
+def _referral_story(workspace, staff_member, program: dict, seed: int) -> None:
+    """Referrals in every state, so the board is alive on a first run: names
+    given today, a double-opt-in introduction at each step, a lead through a
+    referral link, one met, one won (its referrer rewarded and thanked), one
+    lost, one untouched for ten days; codes for everyone who may refer,
+    rewards issued and one redeemed, thank-you cards to write, referrals given."""
+    from rapport.advocacy import actions as referrals
+    from rapport.advocacy import rewards
+    from rapport.advocacy.models import ReferralProgram, RewardRule
+
+    fake = Faker("en_GB" if program["currency"] == "GBP" else "en_US")
+    fake.seed_instance(seed + 7)
+    today = workspace.today()
+    ReferralProgram.objects.update_or_create(
+        workspace=workspace,
+        defaults={k: program[k] for k in ("profile", "currency", "headline", "pitch")},
+    )
+    for rule in program["rules"]:
+        rewards.save_rule(RewardRule(workspace=workspace, **rule))
+    blocked = Issue.objects.blocking().filter(workspace=workspace).values("contact_id")
+    referrers = list(
+        Contact.objects.filter(workspace=workspace, stage__in=Stage.at_least(Stage.MEMBER))
+        .exclude(pk__in=blocked)
+        .exclude(referrals_made__isnull=False)
+        .order_by("-relationship", "pk")[:12]
+    )
+    if len(referrers) < 8:
+        return
+
+    def person(**extra):
+        first, last = fake.first_name(), fake.last_name()
+        return {"first_name": first, "last_name": last, **extra}
+
+    def given(referrer, days_ago, **extra):
+        (contact,) = referrals.receive_names(
+            referrer, [person(**extra)], on=today - dt.timedelta(days=days_ago)
+        )
+        return contact.referrals_received.get(referrer=referrer)
+
+    # Names given this week; one of them to be introduced (the note is drafted).
+    given(referrers[0], 1, email=f"{_ascii(fake.user_name())}@example.com", note="my sister")
+    given(referrers[0], 1, phone=fake.phone_number(), wants_intro=True)
+    # Introductions further along: sent, accepted, declined.
+    sent = given(referrers[1], 4, email="friend.sent@example.com", wants_intro=True)
+    referrals.mark_introduction_sent(
+        sent.introduction, on=today - dt.timedelta(days=3), via="by the referrer"
+    )
+    accepted = given(referrers[2], 6, email="friend.yes@example.com", wants_intro=True)
+    referrals.accept_introduction(
+        accepted.introduction, email="", phone="", use_sealed=True, on=today - dt.timedelta(days=2)
+    )
+    declined = given(referrers[3], 9, wants_intro=True)
+    referrals.decline_introduction(declined.introduction, on=today - dt.timedelta(days=5))
+    # Contacted, then a meeting booked.
+    contacted = given(referrers[4], 5, email="call.back@example.com")
+    referrals.move_referral(
+        contacted, "contacted", on=today - dt.timedelta(days=3), by=staff_member
+    )
+    meeting = given(referrers[5], 12, phone=fake.phone_number())
+    referrals.move_referral(meeting, "contacted", on=today - dt.timedelta(days=10))
+    referrals.move_referral(meeting, "meeting", on=today - dt.timedelta(days=2))
+    # Won: the friend's first visit makes them a client; the referrer is owed the news.
+    won = given(referrers[6], 20, email="now.a.client@example.com")
+    record_purchases(
+        workspace,
+        [PurchaseRow(won.referred_id, today - dt.timedelta(days=2), _money(240), "First visit")],
+    )
+    # Lost, with its reason; and one nobody has touched for ten days.
+    lost = given(referrers[7], 25)
+    referrals.move_referral(
+        lost, "lost", on=today - dt.timedelta(days=8), lost_reason="chose_another"
+    )
+    given(referrers[1], 10, phone=fake.phone_number())
+    # Codes for everyone who may refer; a lead through one of them, today.
+    referrals.issue_codes(workspace)
+    code = referrers[8].referral_codes.get() if len(referrers) > 8 else None
+    if code:
+        referrals.record_lead(
+            code,
+            first_name=fake.first_name(),
+            last_name=fake.last_name(),
+            email="came.by.link@example.com",
+            email_ok=True,
+            note="My neighbour recommended you.",
+            on=today,
+        )
+    # A reward redeemed at the desk already; the others wait to be shown.
+    first_reward = Reward.objects.filter(workspace=workspace).order_by("pk").first()
+    if first_reward:
+        rewards.redeem(first_reward, by=staff_member, on=today)
+    # A name that turns out to be someone we know, under another email: a merge to offer.
+    known = Contact.objects.filter(workspace=workspace).exclude(last_name="").order_by("pk")[5]
+    referrals.receive_names(
+        referrers[9] if len(referrers) > 9 else referrers[0],
+        [
+            {
+                "first_name": known.first_name,
+                "last_name": known.last_name,
+                "email": f"{_ascii(known.first_name).lower()}.home@example.com",
+            }
+        ],
+        on=today,
+    )
+    # Give to get: referrals the business gave, with what came of them.
+    for n, (what, whom, outcome) in enumerate(
+        [
+            ("A reliable plumber for their new house", "Hale & Sons", "business"),
+            ("An accountant for their shop", "Priya at Ledgerline", "waiting"),
+            ("A physiotherapist after their fall", "Kingsbridge Physio", "nothing"),
+        ]
+    ):
+        gift = referrals.record_referral_given(
+            referrers[-1 - n],
+            what,
+            on=today - dt.timedelta(days=30 + 20 * n),
+            introduced=whom,
+            by=staff_member,
+        )
+        if outcome != "waiting":
+            referrals.set_give_outcome(gift, outcome, on=today - dt.timedelta(days=10 + 10 * n))
+
+
 def _next_month(day: dt.date) -> dt.date:
     return day.replace(year=day.year + (day.month == 12), month=day.month % 12 + 1)
 
@@ -1734,6 +1917,7 @@ def build_consulting(*, clients: int = 80, seed: int = 2090) -> Summary:
         # stored agenda today's whatever that mechanism does.
         with changing():
             _Consulting(workspace, owner, staff, seed, clients).build()
+            _referral_story(workspace, staff[0], CONSULTING_PROGRAM, seed)
         store.refresh(workspace)
         showcase(workspace, kind="consulting", seed=seed)
     return _summary(workspace, started)

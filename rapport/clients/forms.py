@@ -1,6 +1,5 @@
 from django import forms
 
-from rapport.advocacy.models import Referral
 from rapport.clients.models import (
     ActivityKind,
     Contact,
@@ -38,6 +37,7 @@ class ContactForm(forms.ModelForm):
             "sms_ok",
             "recall_interval_days",
             "tag_names",
+            "address",
             "notes",
         ]
         labels = {
@@ -184,27 +184,6 @@ class DealForm(forms.ModelForm):
         if data.get("stage") == "completed" and not completed_on:
             self.add_error("completed_on", "When was it completed?")
         return data
-
-
-class ReferralForm(forms.Form):
-    """A referral the contact made: the person they sent our way."""
-
-    prefix = "referral"
-
-    first_name = forms.CharField(max_length=100, label="Their first name")
-    last_name = forms.CharField(max_length=100, required=False)
-    email = forms.EmailField(required=False)
-    phone = forms.CharField(max_length=40, required=False)
-    date = forms.DateField(widget=DATE_INPUT)
-    how = forms.ChoiceField(choices=Referral.How.choices, initial=Referral.How.INTRO)
-    unsolicited = forms.BooleanField(required=False, label="They did it without being asked")
-
-
-class ReferralGivenForm(forms.Form):
-    prefix = "given"
-
-    description = forms.CharField(max_length=200, label="Whom we referred to them")
-    given_on = forms.DateField(widget=DATE_INPUT, label="Date")
 
 
 class TestimonialForm(forms.Form):

@@ -51,6 +51,7 @@ KINDS = {
             c.Column("tags", c.semicolon_list(c.text(60))),
             c.Column("email_ok", c.boolean),
             c.Column("sms_ok", c.boolean),
+            c.Column("address", c.text(300)),
             c.Column("notes", str),
         ),
     ),
@@ -191,9 +192,7 @@ def validate(workspace, parsed: list[c.ParsedFile]) -> None:
                 if value and value not in known:
                     file.error(row.line, f"no contact with external_id {value!r}", column)
         if file.kind.name == "referrals":
-            for row in file.rows:
-                if row.values["referrer"] == row.values["referred"]:
-                    file.error(row.line, "a contact cannot refer itself", "referred")
+            _validate_referrals(workspace, file, parsed)
         if file.kind.name == "deals":
             for row in file.rows:
                 won, completed = row.values.get("won_on"), row.values.get("completed_on")
@@ -208,6 +207,34 @@ def validate(workspace, parsed: list[c.ParsedFile]) -> None:
             for row in file.rows:
                 if row.values["ask_after"] < row.values["granted_on"]:
                     file.error(row.line, "ask_after is before granted_on", "ask_after")
+
+
+def _validate_referrals(workspace, file, parsed) -> None:
+    """A self-referral is refused: the same contact, or the referred person's
+    email or phone is the referrer's (advocacy's matching rules)."""
+    from rapport.advocacy.matching import is_self_referral
+
+    details = {
+        c.external_id: c
+        for c in Contact.objects.filter(workspace=workspace).only(
+            "external_id", "email", "phone", "workspace"
+        )
+    }
+    for other in parsed:  # a contacts file of the same import, not written yet
+        if other.kind and other.kind.name == "contacts" and not other.errors:
+            for row in other.rows:
+                v = row.values
+                details[v["external_id"]] = Contact(
+                    workspace=workspace, email=v.get("email") or "", phone=v.get("phone") or ""
+                )
+    for row in file.rows:
+        referrer, referred = row.values["referrer"], row.values["referred"]
+        if referrer == referred:
+            file.error(row.line, "a contact cannot refer itself", "referred")
+            continue
+        a, b = details.get(referrer), details.get(referred)
+        if a and b and is_self_referral(a, email=b.email, phone=b.phone):
+            file.error(row.line, "a self-referral: the referred email or phone is the referrer's")
 
 
 def import_files(
@@ -272,7 +299,7 @@ def write_contacts(workspace, file, report, progress) -> set[int]:
     for name in org_names - set(orgs):
         orgs[name] = Organization.objects.create(workspace=workspace, name=name).pk
 
-    plain = ["first_name", "last_name", "email", "phone", "source", "notes"]
+    plain = ["first_name", "last_name", "email", "phone", "source", "notes", "address"]
     new, changed, consent, stage_changes = [], [], [], []
     today = workspace.today()
     for row in file.rows:
@@ -571,30 +598,96 @@ def write_permissions(workspace, file, report, progress):
 
 
 def write_referrals(workspace, file, report, progress):
-    def build(v, ids):
-        return Referral(
-            workspace=workspace,
-            referrer_id=ids[v["referrer"]],
-            referred_id=ids[v["referred"]],
-            date=v["date"],
-            status=v.get("status") or Referral.Status.NEW,
-        )
+    """New referrals are written in bulk, with their first step on the pipeline
+    and (when recent) a thank-you; every status change goes through the
+    board's own action (`advocacy.actions.move_referral`)."""
+    from rapport.advocacy import actions as advocacy
+    from rapport.advocacy.matching import duplicates_of
+    from rapport.advocacy.models import ReferralEvent
 
-    touched = _upsert(
-        Referral,
-        workspace,
-        file,
-        report,
-        progress,
-        key=lambda r: (r.referrer_id, r.referred_id),
-        build=build,
-        update_fields=["date", "status"],
-    )
-    # The referred contact remembers who sent them, unless it already does.
     ids = _contact_ids(workspace)
-    referrer_of = {ids[r.values["referred"]]: ids[r.values["referrer"]] for r in file.rows}
-    _set_referred_by(workspace, referrer_of)
-    return touched
+    rows = {}
+    for row in file.rows:  # the same pair twice: the last row wins
+        rows[(ids[row.values["referrer"]], ids[row.values["referred"]])] = row.values
+    existing = {}
+    referrer_ids = list({pair[0] for pair in rows})
+    for start in range(0, len(referrer_ids), 2000):
+        for referral in Referral.objects.filter(
+            workspace=workspace, referrer_id__in=referrer_ids[start : start + 2000]
+        ):
+            existing[(referral.referrer_id, referral.referred_id)] = referral
+    report.unchanged += len(file.rows) - len(rows)
+    new = [
+        Referral(
+            workspace=workspace,
+            referrer_id=a,
+            referred_id=b,
+            date=v["date"],
+            touched_on=v["date"],
+            how=Referral.How.IMPORTED,
+            status=Referral.Status.NEW,
+        )
+        for (a, b), v in rows.items()
+        if (a, b) not in existing
+    ]
+    Referral.objects.bulk_create(new, batch_size=1000)
+    created = {
+        (r.referrer_id, r.referred_id): r
+        for r in Referral.objects.filter(
+            workspace=workspace,
+            referrer_id__in=referrer_ids,
+            how=Referral.How.IMPORTED,
+            events=None,
+        )
+    }
+    ReferralEvent.objects.bulk_create(
+        [
+            ReferralEvent(
+                workspace=workspace,
+                referral=r,
+                to_status=Referral.Status.NEW,
+                on=r.date,
+                via=ReferralEvent.Via.IMPORT,
+            )
+            for r in created.values()
+        ],
+        batch_size=1000,
+    )
+    with actions.changing():
+        for pair, v in rows.items():
+            referral = existing.get(pair) or created[pair]
+            status = v.get("status") or (
+                Referral.Status.NEW if pair in created else referral.status
+            )
+            changed = False
+            if pair in existing and v["date"] != referral.date:
+                Referral.objects.filter(pk=referral.pk).update(date=v["date"])
+                referral.date = v["date"]
+                changed = True
+            if status != referral.status:
+                advocacy.move_referral(
+                    referral,
+                    status,
+                    on=v["date"] if pair in created else workspace.today(),
+                    via=ReferralEvent.Via.IMPORT,
+                    lost_reason=Referral.LostReason.OTHER if status == Referral.Status.LOST else "",
+                    lost_note="Marked lost in an import" if status == Referral.Status.LOST else "",
+                )
+                changed = True
+            if pair in created:
+                advocacy.thank_for_referral(referral)
+                report.created += 1
+            elif changed:
+                report.updated += 1
+            else:
+                report.unchanged += 1
+    progress(len(file.rows))
+    # A referred person who looks like someone we know is offered for merge.
+    for contact in Contact.objects.filter(pk__in=[b for _, b in created]):
+        advocacy.offer_merges(contact, duplicates_of(contact))
+    # The referred contact remembers who sent them, unless it already does.
+    _set_referred_by(workspace, {b: a for a, b in rows})
+    return {pk for pair in rows for pk in pair}
 
 
 WRITERS = {

@@ -124,6 +124,9 @@ class Contact(WorkspaceOwned):
     email_ok = models.BooleanField(default=False)
     sms_ok = models.BooleanField(default=False)
     notes = models.TextField(blank=True)
+    # Postal, one line: where a handwritten thank-you card goes. A database
+    # default too, so bulk writers that name their columns need not know it.
+    address = models.CharField(max_length=300, blank=True, default="", db_default="")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

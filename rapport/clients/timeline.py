@@ -140,8 +140,16 @@ def timeline(contact: Contact, limit: int | None = 60) -> tuple[list[Entry], boo
             )
         )
     for g in ReferralGiven.objects.filter(contact=contact):
+        text = f"{g.description} — {g.introduced}" if g.introduced else g.description
         entries.append(
-            Entry(g.given_on, "given", "We referred someone to them", g.description, order=g.pk)
+            Entry(
+                g.given_on,
+                "given",
+                "We referred someone to them",
+                text,
+                (g.get_outcome_display(),),
+                g.pk,
+            )
         )
     given: set[str] = set()
     for c in ConsentRecord.objects.filter(contact=contact).order_by("recorded_at", "pk"):

@@ -8,12 +8,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
-from rapport.advocacy.actions import (
-    record_referral,
-    record_referral_given,
-    record_testimonial,
-    referral_source,
-)
+from rapport.advocacy.actions import record_testimonial
 from rapport.agenda.engine import explain, fill_scripts
 from rapport.agenda.moments import moments_on
 from rapport.agenda.views import OUTCOME_ACTIONS
@@ -26,8 +21,6 @@ from rapport.clients.forms import (
     IssueForm,
     PermissionForm,
     PurchaseForm,
-    ReferralForm,
-    ReferralGivenForm,
     RelationshipForm,
     ResolveIssueForm,
     StageForm,
@@ -177,8 +170,6 @@ def render_contact(request, contact, status=200, **forms):
         "stage_form": StageForm(initial={"stage": contact.stage}),
         "relationship_form": RelationshipForm(initial={"relationship": contact.relationship}),
         "deal_form": forms.get("deal_form") or DealForm(),
-        "referral_form": forms.get("referral_form") or ReferralForm(initial={"date": today}),
-        "given_form": forms.get("given_form") or ReferralGivenForm(initial={"given_on": today}),
         "testimonial_form": forms.get("testimonial_form")
         or TestimonialForm(initial={"received_on": today}),
         "resolve_form": ResolveIssueForm(),
@@ -335,41 +326,6 @@ def update_deal(request, pk):
         return _done(request, deal.contact, "Deal not changed.")
     actions.save_deal(form.instance)
     return _done(request, deal.contact, "Deal updated.")
-
-
-@_contact_post
-def add_referral(request, contact):
-    form = ReferralForm(request.POST)
-    if not form.is_valid():
-        return render_contact(request, contact, status=422, referral_form=form)
-    data = form.cleaned_data
-    with actions.changing():
-        referred = actions.create_contact(
-            request.workspace,
-            by=request.user,
-            first_name=data["first_name"],
-            last_name=data["last_name"],
-            email=data["email"].lower(),
-            phone=data["phone"],
-            source=referral_source(contact),
-            referred_by=contact,
-            owner=contact.owner,
-        )
-        record_referral(
-            contact, referred, on=data["date"], how=data["how"], unsolicited=data["unsolicited"]
-        )
-    return _done(request, contact, f"Referral recorded: {referred.name} is a new prospect.")
-
-
-@_contact_post
-def add_referral_given(request, contact):
-    form = ReferralGivenForm(request.POST)
-    if not form.is_valid():
-        return render_contact(request, contact, status=422, given_form=form)
-    record_referral_given(
-        contact, form.cleaned_data["description"], on=form.cleaned_data["given_on"], by=request.user
-    )
-    return _done(request, contact, "Recorded: we gave them a referral.")
 
 
 @_contact_post

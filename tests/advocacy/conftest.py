@@ -20,3 +20,16 @@ def ann(acme, today):
     return factories.client_with_history(
         acme, today, first_name="Ann", last_name="Jones", email="ann@example.com", email_ok=True
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_landing_showcase():
+    # The landing page keeps each workspace's showcase for a few seconds;
+    # ids are reused between tests, so every test starts without it.
+    from rapport.advocacy import landing_views
+
+    landing_views._showcase.clear()
+    landing_views._owners.clear()
+    yield
+    landing_views._showcase.clear()
+    landing_views._owners.clear()

@@ -131,7 +131,7 @@ def test_relationship_is_rated_with_its_date(alice_client, acme, today):
 def test_record_a_referral_creates_a_prospect(alice_client, acme, today):
     ann = factories.client_with_history(acme, today)
     alice_client.post(
-        reverse("clients:add_referral", args=[ann.pk]),
+        reverse("advocacy:add_referral", args=[ann.pk]),
         {
             "referral-first_name": "Bea",
             "referral-date": today.isoformat(),

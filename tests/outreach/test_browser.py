@@ -214,7 +214,9 @@ def test_email_ask_from_today_to_names_given_on_a_phone(browser, site, smtp, acm
         assert referral.referred.referred_by_id == ann.pk
     assert people["Xavier Ng"].referred.email == "xavier@example.com"
     assert people["Xavier Ng"].may_mention and people["Yvonne Ortiz"].wants_intro
-    assert people["Yvonne Ortiz"].referred.phone == "+447700900123"  # stored as E.164
+    # Yvonne is to be introduced (double opt-in): her number stays sealed until she says yes.
+    assert people["Yvonne Ortiz"].referred.phone == ""
+    assert people["Yvonne Ortiz"].introduction.state == "drafted"
     assert people["Zach Park"].note == "tennis club"
     assert Ask.objects.get(contact=ann).outcome == "gave_names"
 

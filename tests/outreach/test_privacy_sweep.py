@@ -68,6 +68,23 @@ NOT_A_PLACE_FOR_PEOPLE = {
     ("advocacy.testimonialtag", "name"): "a label of the workspace's",
     ("advocacy.reviewsite", "url"): "the business's own page on a review site",
     ("advocacy.reviewsite", "label"): "the button's words for that page",
+    ("advocacy.referralprogram", "headline"): "the business's own pitch",
+    ("advocacy.referralprogram", "pitch"): "the business's own pitch",
+    ("advocacy.referralprogram", "currency"): "a currency code",
+    ("advocacy.referralcode", "code"): "a random code",
+    ("advocacy.introduction", "sealed"): "ciphertext, deleted with the referral when erased",
+    ("advocacy.introduction", "sent_via"): "the way a note went (a word)",
+    ("advocacy.rewardrule", "name"): "the business's name for a rule",
+    ("advocacy.rewardrule", "wording"): "the business's offer",
+    ("advocacy.rewardrule", "paused_reason"): "why a profile paused the rule",
+    ("advocacy.reward", "code"): "a random code",
+    ("advocacy.reward", "wording"): "the business's offer",
+    ("advocacy.thankyou", "source_key"): "a derived key (kind:id)",
+    ("advocacy.mergesuggestion", "reasons"): "why two records look alike, in fixed words",
+    ("advocacy.contactmerge", "merged_external_id"): "an id",
+    ("advocacy.contactmerge", "moved"): "ids of the rows that moved",
+    ("advocacy.contactmerge", "dropped"): "ids of the rows set aside",
+    ("advocacy.contactmerge", "tags_added"): "labels of the workspace's",
 }
 
 
@@ -128,8 +145,24 @@ def seeded(acme, alice, bob, bright, today):
         company=f"{NAME} Ltd", message=f"Hello, {NAME} here",
     )  # fmt: skip
     ReferralGiven.objects.create(
-        workspace=acme, contact=zelda, given_on=today, description=f"Plumber for {NAME}"
-    )
+        workspace=acme, contact=zelda, given_on=today, description=f"Plumber for {NAME}",
+        introduced=f"Bob, {NAME}'s neighbour",
+    )  # fmt: skip
+    zelda.address = f"{NAME}, 1 High St, Leeds"
+    zelda.save(update_fields=["address"])
+    # Her thank-you card, and a duplicate of her merged into her record.
+    from rapport.advocacy.models import ContactMerge, ThankYou
+
+    ThankYou.objects.create(
+        workspace=acme, contact=zelda, source_key="testimonial:1", what_for=f"{NAME}'s words",
+        created_on=today,
+        message=f"Dear {NAME}, thank you",
+    )  # fmt: skip
+    ContactMerge.objects.create(
+        workspace=acme, kept=zelda, merged_pk=999, merged_name=NAME, merged_external_id="C-999",
+        snapshot={"first_name": "Zelda", "email": EMAIL, "name": NAME},
+        field_changes={"notes": f"also {NAME}"},
+    )  # fmt: skip
     compose.ask_email(
         actions.start_ask(zelda, kind="referral", channel="email"),
         subject=f"A favour, {NAME}?", body=f"Dear {NAME},\n\nWho else?",
@@ -137,8 +170,14 @@ def seeded(acme, alice, bob, bright, today):
     # Elsewhere: the people she referred, a colleague's note, the digest, the
     # agenda of others, a script, a server's refusal naming her address.
     referred = factories.contact(acme, first_name="Rita", source=f"referred by {NAME}")
-    Referral.objects.create(
-        workspace=acme, referrer=zelda, referred=referred, date=today, note=f"{NAME}'s sister"
+    referral = Referral.objects.create(
+        workspace=acme, referrer=zelda, referred=referred, date=today, note=f"{NAME}'s sister",
+        lost_note=f"{NAME} said not now",
+    )  # fmt: skip
+    from rapport.advocacy.models import ReferralEvent
+
+    ReferralEvent.objects.create(
+        workspace=acme, referral=referral, to_status="new", on=today, note=f"Via {NAME}"
     )
     other = factories.contact(acme, first_name="Otto")
     factories.activity(other, today, text=f"Otto came because {NAME} told him")

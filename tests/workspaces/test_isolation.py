@@ -70,7 +70,10 @@ def theirs(bright, bob):
     record_consent(ann, "reference", True, "may give my name", "test")
     reference = references.create_reference(ann, industry="Law")
     share, _ = references.new_share(bright, "Prospect")
+    with actions.changing():  # one agenda refresh for all of them
+        advocacy_objects = _advocacy_objects(bright, ann, today)
     return {
+        **advocacy_objects,
         "contact": ann,
         "issue": issue,
         "deal": deal,
@@ -89,7 +92,57 @@ def theirs(bright, bob):
     }
 
 
+def _advocacy_objects(bright, ann, today):
+    """Referrals and everything around them, in Bob's workspace."""
+    from decimal import Decimal
+
+    from rapport.advocacy import actions as referrals
+    from rapport.advocacy import rewards
+    from rapport.advocacy.merge import merge_contacts
+
+    rule = rewards.save_rule(
+        advocacy.RewardRule(
+            workspace=bright,
+            name="Thanks",
+            wording="A coffee",
+            recipient="both",
+            trigger="arrival",
+            kind="gift",
+            amount=Decimal("5"),
+        )
+    )
+    (dana,) = referrals.receive_names(
+        ann, [{"first_name": "Dana", "email": "dana@example.com", "wants_intro": True}], on=today
+    )
+    referral = dana.referrals_received.get()
+    won = referrals.receive_names(ann, [{"first_name": "Eli", "last_name": "Won"}], on=today)[0]
+    won_referral = referrals.move_referral(won.referrals_received.get(), "won", on=today)
+    update = referrals.tell_referrer(won_referral, channel="call", friend_agreed=True)
+    code = referrals.issue_code(factories.client_with_history(bright, today, first_name="Coder"))
+    twin_a = factories.contact(bright, first_name="Tw", last_name="In", email="a@x.example")
+    twin_b = factories.contact(bright, first_name="Tw", last_name="In", email="b@x.example")
+    suggestion = advocacy.MergeSuggestion.objects.create(
+        workspace=bright, contact=twin_b, candidate=twin_a, reasons=["the same full name"]
+    )
+    merged_a = factories.contact(bright, first_name="Mer", last_name="Ged")
+    merged_b = factories.contact(bright, first_name="Mer", last_name="Ged")
+    record = merge_contacts(merged_a, merged_b)
+    given = referrals.record_referral_given(ann, "An accountant", on=today)
+    return {
+        "referral": referral,
+        "update": update,
+        "code": code,
+        "reward": advocacy.Reward.objects.filter(rule=rule).first(),
+        "rule": rule,
+        "thank_you": advocacy.ThankYou.objects.filter(workspace=bright).first(),
+        "given": given,
+        "suggestion": suggestion,
+        "merge_record": record,
+    }
+
+
 C = "contact"
+R = "referral"
 CASES = {
     # name: (method, object key, data)
     "clients:detail": ("get", C, {}),
@@ -114,16 +167,36 @@ CASES = {
     "clients:change_stage": ("post", C, {"stage-stage": "suspect"}),
     "clients:set_relationship": ("post", C, {"rel-relationship": "1"}),
     "clients:add_deal": ("post", C, {"deal-title": "x", "deal-stage": "lead"}),
-    "clients:add_referral": (
+    "advocacy:add_referral": (
         "post",
         C,
         {"referral-first_name": "x", "referral-date": "2026-01-01", "referral-how": "intro"},
     ),
-    "clients:add_referral_given": (
+    "advocacy:add_give": (
         "post",
         C,
         {"given-description": "x", "given-given_on": "2026-01-01"},
     ),
+    "advocacy:issue_code": ("post", C, {}),
+    "advocacy:referral": ("get", R, {}),
+    "advocacy:move": ("post", R, {"status": "lost", "lost_reason": "price"}),
+    "advocacy:intro_sent": ("post", R, {}),
+    "advocacy:intro_email": ("post", R, {}),
+    "advocacy:tell_referrer": ("post", R, {"channel": "call", "friend_agreed": "on"}),
+    "advocacy:call_done": ("post", "update", {}),
+    "advocacy:revoke_code": ("post", "code", {}),
+    "advocacy:code_card": ("get", "code", {}),
+    "advocacy:desk_lead": ("post", "code", {"first_name": "x", "email": "x@example.com"}),
+    "advocacy:redeem": ("post", "reward", {}),
+    "advocacy:rule_edit": ("post", "rule", {"name": "x"}),
+    "advocacy:card_sent": ("post", "thank_you", {}),
+    "advocacy:thank_you_email": ("post", "thank_you", {"subject": "x", "body": "x"}),
+    "advocacy:thank_you_kind": ("post", "thank_you", {"kind": "email"}),
+    "advocacy:give_outcome": ("post", "given", {"outcome": "business"}),
+    "advocacy:merge": ("post", "suggestion", {}),
+    "advocacy:dismiss_merge": ("post", "suggestion", {}),
+    "advocacy:merge_record": ("get", "merge_record", {}),
+    "advocacy:undo_merge": ("post", "merge_record", {}),
     "clients:add_testimonial": (
         "post",
         C,
@@ -194,6 +267,10 @@ EXEMPT = {
     "(tests/advocacy/test_references.py)",
     "advocacy:reference_answer": "the reference's answer page, by unguessable token "
     "(tests/advocacy/test_references.py)",
+    "advocacy:landing": "public by design: a referral code's landing page, one plain 404 for "
+    "every unknown or revoked code, misses rate-limited (tests/advocacy/test_landing.py)",
+    "advocacy:introduction": "the referred friend's page: public, by unguessable hashed token "
+    "(tests/advocacy/test_introductions.py)",
 }
 
 
@@ -241,6 +318,40 @@ def _snapshot(workspace):
         "references": advocacy.Reference.objects.filter(workspace=workspace).count(),
         "shares": list(
             advocacy.ReferenceShare.objects.filter(workspace=workspace).values_list("revoked_at")
+        ),
+        "referrals": sorted(
+            advocacy.Referral.objects.filter(workspace=workspace).values_list(
+                "status", "lost_reason", "referred_id"
+            )
+        ),
+        "introductions": list(
+            advocacy.Introduction.objects.filter(workspace=workspace).values_list(
+                "state", flat=True
+            )
+        ),
+        "codes": list(
+            advocacy.ReferralCode.objects.filter(workspace=workspace).values_list(
+                "code", "revoked_at"
+            )
+        ),
+        "rewards": list(
+            advocacy.Reward.objects.filter(workspace=workspace).values_list("redeemed_at")
+        ),
+        "rules": list(advocacy.RewardRule.objects.filter(workspace=workspace).values_list("name")),
+        "thank_yous": list(
+            advocacy.ThankYou.objects.filter(workspace=workspace).values_list("done_at", "kind")
+        ),
+        "gives": list(
+            advocacy.ReferralGiven.objects.filter(workspace=workspace).values_list("outcome")
+        ),
+        "suggestions": list(
+            advocacy.MergeSuggestion.objects.filter(workspace=workspace).values_list("status")
+        ),
+        "merges": list(
+            advocacy.ContactMerge.objects.filter(workspace=workspace).values_list("undone_at")
+        ),
+        "updates": list(
+            advocacy.ReferrerUpdate.objects.filter(workspace=workspace).values_list("done_at")
         ),
     }
 

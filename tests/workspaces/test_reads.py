@@ -18,7 +18,10 @@ GETS = sorted(name for name, entry in ROUTES.items() if entry["GET"])
 AUDITED_READS = {"outreach:export"}
 # Click counters: a click through a link is the fact itself (DESIGN: "/r/<code>
 # counts the click atomically"); each GET appends a click and changes nothing else.
-COUNTED_CLICKS = {"advocacy:review_go": "advocacy_reviewclick"}
+COUNTED_CLICKS = {
+    "advocacy:review_go": "advocacy_reviewclick",
+    "advocacy:landing": "advocacy_referralcode",  # ReferralCode.clicks + 1
+}
 
 
 def test_no_get_changes_the_database(objects, alice):

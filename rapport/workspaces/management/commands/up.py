@@ -23,6 +23,32 @@ def forwarded_allow_ips() -> list[str]:
     return ["--forwarded-allow-ips", ",".join(settings.TRUSTED_PROXIES)]
 
 
+def web_server(address: str, workers: int = 2, *, access_log: bool = True, env=None, **popen):
+    """The web server as `rapport up` runs it (and `rapport bench redirect`)."""
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "rapport.wsgi:application",
+        "--bind",
+        address,
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
+        # No secret link in any log line (rapport.redaction); the access
+        # log's pid tells which worker answered.
+        "--logger-class",
+        "rapport.redaction.GunicornLogger",
+        *forwarded_allow_ips(),
+        "--graceful-timeout",
+        "10",
+    ]
+    if access_log:
+        command += ["--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT]
+    return subprocess.Popen(command, env=env, **popen)
+
+
 class Command(BaseCommand):
     help = (
         "Migrate, load the demo when the database is empty, then serve the web app and the worker."
@@ -45,31 +71,7 @@ class Command(BaseCommand):
             call_command("demo")
         address = f"{options['host']}:{options['port']}"
         processes = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "rapport.wsgi:application",
-                    "--bind",
-                    address,
-                    "--workers",
-                    str(options["workers"]),
-                    "--threads",
-                    "4",
-                    "--access-logfile",
-                    "-",
-                    # No secret link in the log (rapport.redaction); the pid
-                    # tells which worker answered.
-                    "--logger-class",
-                    "rapport.redaction.GunicornLogger",
-                    "--access-logformat",
-                    ACCESS_LOG_FORMAT,
-                    *forwarded_allow_ips(),
-                    "--graceful-timeout",
-                    "10",
-                ]
-            ),
+            web_server(address, options["workers"]),
             subprocess.Popen([sys.executable, "-m", "rapport.cli", "worker"]),
         ]
         self.stdout.write(
