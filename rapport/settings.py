@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "rapport.agenda",
     "rapport.outreach",
     "rapport.winback",
+    "rapport.dev",
 ]
 
 MIDDLEWARE = [
