@@ -55,7 +55,9 @@ def prepare(contacts: int, log=print):
     from rapport.outreach.models import AskKind
     from rapport.workspaces.models import Membership, Role, Workspace
 
+    # As `rapport up` does before it serves.
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
     workspace = agenda_bench.build(contacts, log=log)
     start = time.perf_counter()
     with transaction.atomic():
