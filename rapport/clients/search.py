@@ -75,7 +75,9 @@ def search(contacts, workspace, text: str):
         digits = phones.search_digits(word, region) if region else None
         if len(word) < TRIGRAM:
             # Too short for the index: the scan, for this word only.
-            query &= Q(pk__in=contacts.model.objects.filter(workspace=workspace).search(word, region))
+            query &= Q(
+                pk__in=contacts.model.objects.filter(workspace=workspace).search(word, region)
+            )
             continue
         query &= Q(pk__in=_ids_matching(workspace.pk, word, digits))
     if whole and whole.startswith("+") and len(whole) >= TRIGRAM:

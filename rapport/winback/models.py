@@ -37,9 +37,7 @@ class LapseFigure(WorkspaceOwned):
     workspace = models.ForeignKey(
         "workspaces.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    contact = models.OneToOneField(
-        "clients.Contact", on_delete=models.CASCADE, related_name="+"
-    )
+    contact = models.OneToOneField("clients.Contact", on_delete=models.CASCADE, related_name="+")
     status = models.CharField(max_length=8)
     called = models.BooleanField(default=False)
     why = models.TextField(blank=True)  # one reason a line

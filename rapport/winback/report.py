@@ -269,9 +269,8 @@ def latest_calls(workspace, on: dt.date, contact_ids=None) -> dict[int, tuple[dt
     asks = Ask.objects.filter(workspace=workspace, kind=AskKind.REACTIVATION, asked_on__lte=on)
     if contact_ids is not None:
         asks = asks.filter(contact_id__in=contact_ids)
-    asks = (
-        asks.order_by("contact_id", "-asked_on", "-asked_at", "-pk")
-        .values_list("contact_id", "asked_on", "outcome")
+    asks = asks.order_by("contact_id", "-asked_on", "-asked_at", "-pk").values_list(
+        "contact_id", "asked_on", "outcome"
     )
     latest: dict[int, tuple[dt.date, str]] = {}
     for pk, asked_on, outcome in asks:

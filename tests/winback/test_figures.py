@@ -38,7 +38,10 @@ def comparable(workspace, found):
     rows = list(found.rows)
     report.fill_contacts(workspace, rows)
     return (
-        [(r.contact_id, r.status, r.why, r.revenue_at_risk, r.p_alive, r.holds, r.name) for r in rows],
+        [
+            (r.contact_id, r.status, r.why, r.revenue_at_risk, r.p_alive, r.holds, r.name)
+            for r in rows
+        ],
         found.lapsed,
         found.at_risk,
         found.counts,

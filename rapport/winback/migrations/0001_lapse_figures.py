@@ -5,52 +5,91 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clients', '0006_contact_search_index'),
-        ('workspaces', '0006_audit_append_only'),
+        ("clients", "0006_contact_search_index"),
+        ("workspaces", "0006_audit_append_only"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LapseDay',
+            name="LapseDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('on', models.DateField()),
-                ('typical_spend', models.FloatField(null=True)),
-                ('workspace', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("on", models.DateField()),
+                ("typical_spend", models.FloatField(null=True)),
+                (
+                    "workspace",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='LapseFigure',
+            name="LapseFigure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(max_length=8)),
-                ('called', models.BooleanField(default=False)),
-                ('why', models.TextField(blank=True)),
-                ('last_purchase', models.DateField(null=True)),
-                ('days_since', models.IntegerField(null=True)),
-                ('interval', models.FloatField(null=True)),
-                ('interval_source', models.CharField(blank=True, max_length=40)),
-                ('p_alive', models.FloatField(null=True)),
-                ('p_alive_note', models.CharField(blank=True, max_length=200)),
-                ('revenue_at_risk', models.FloatField(null=True)),
-                ('estimated', models.BooleanField(default=False)),
-                ('last_touch', models.DateField(null=True)),
-                ('holds', models.TextField(blank=True)),
-                ('call_on', models.DateField(null=True)),
-                ('call_outcome', models.CharField(blank=True, max_length=20)),
-                ('call_came_back', models.BooleanField(default=False)),
-                ('contact', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clients.contact')),
-                ('workspace', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("status", models.CharField(max_length=8)),
+                ("called", models.BooleanField(default=False)),
+                ("why", models.TextField(blank=True)),
+                ("last_purchase", models.DateField(null=True)),
+                ("days_since", models.IntegerField(null=True)),
+                ("interval", models.FloatField(null=True)),
+                ("interval_source", models.CharField(blank=True, max_length=40)),
+                ("p_alive", models.FloatField(null=True)),
+                ("p_alive_note", models.CharField(blank=True, max_length=200)),
+                ("revenue_at_risk", models.FloatField(null=True)),
+                ("estimated", models.BooleanField(default=False)),
+                ("last_touch", models.DateField(null=True)),
+                ("holds", models.TextField(blank=True)),
+                ("call_on", models.DateField(null=True)),
+                ("call_outcome", models.CharField(blank=True, max_length=20)),
+                ("call_came_back", models.BooleanField(default=False)),
+                (
+                    "contact",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clients.contact",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['workspace', 'status', 'revenue_at_risk'], name='winback_lap_workspa_8f93b8_idx'), models.Index(fields=['workspace', 'called'], name='winback_lap_workspa_c3a829_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["workspace", "status", "revenue_at_risk"],
+                        name="winback_lap_workspa_8f93b8_idx",
+                    ),
+                    models.Index(
+                        fields=["workspace", "called"], name="winback_lap_workspa_c3a829_idx"
+                    ),
+                ],
             },
         ),
     ]

@@ -16,7 +16,8 @@ BENCHES = {
 class Command(BaseCommand):
     help = (
         "Benchmarks: `rapport bench agenda --contacts N`, `rapport bench lapse --cdnow --json`, "
-        "`rapport bench feed|redirect --requests N --rate R --json`, `rapport bench pages --contacts N --json`."
+        "`rapport bench feed|redirect --requests N --rate R --json`, "
+        "`rapport bench pages --contacts N --json`."
     )
 
     def add_arguments(self, parser):
