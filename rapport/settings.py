@@ -86,6 +86,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Off (dropped at start-up) unless `rapport bench pages` asks for it.
+    "rapport.middleware.QueryCountMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, which answers static files itself: they get these too.
     "csp.middleware.CSPMiddleware",

@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
 from rapport.agenda.moments import moments_on
-from rapport.clients import actions, hooks
+from rapport.clients import actions, hooks, search
 from rapport.clients.forms import (
     ActivityForm,
     ContactFilterForm,
@@ -45,7 +45,8 @@ def contact_list(request):
     )
     filters = form.cleaned_data if form.is_valid() else {}
     if filters.get("q"):
-        contacts = contacts.search(filters["q"], workspace.phone_region)
+        # Through the search index, not a LIKE scan of every contact.
+        contacts = search.search(contacts, workspace, filters["q"])
     if filters.get("stage"):
         contacts = contacts.filter(stage=filters["stage"])
     if filters.get("readiness") == "ready":
@@ -56,10 +57,13 @@ def contact_list(request):
         contacts = contacts.filter(has_open_issue=True)
     elif filters.get("open_issue") == "no":
         contacts = contacts.filter(has_open_issue=False)
-    moments = moments_on(workspace, workspace.today())
+    today = workspace.today()
     if filters.get("moment") == "yes":
+        # Only this filter needs everyone's moments; they come from the rows
+        # inside the freshness windows (recent facts), not from all history.
+        fresh = moments_on(workspace, today)
         contacts = contacts.filter(
-            pk__in=[pk for pk, ms in moments.items() if any(m.kind != "complaint" for m in ms)]
+            pk__in=[pk for pk, ms in fresh.items() if any(m.kind != "complaint" for m in ms)]
         )
     order = {
         "name": ["last_name", "first_name"],
@@ -67,8 +71,10 @@ def contact_list(request):
         "-created_at": ["-created_at"],
     }.get(filters.get("sort") or "name")
     page = Paginator(contacts.order_by(*order, "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    # The moments column: for the fifty contacts shown, not the workspace.
+    shown = moments_on(workspace, today, contact_ids=[c.pk for c in page]) if page else {}
     for contact in page:
-        contact.moment_kinds = sorted({m.kind for m in moments.get(contact.pk, [])})
+        contact.moment_kinds = sorted({m.kind for m in shown.get(contact.pk, [])})
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "nav": "contacts"}
