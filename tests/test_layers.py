@@ -26,7 +26,6 @@ LAYER = {
 # so the list can only shrink.
 OWED = {
     ("clients/actions.py", "rapport.agenda.text"): "notes are read as they are logged",
-    ("clients/views.py", "rapport.agenda.moments"): "the contact list's moment filter",
     ("clients/imports.py", "rapport.advocacy.models"): "the referrals CSV",
     ("clients/imports.py", "rapport.advocacy.matching"): "the referrals CSV",
     ("clients/imports.py", "rapport.advocacy"): "the referrals CSV",

@@ -24,3 +24,11 @@ class AgendaConfig(AppConfig):
         facts_changed.connect(follow, dispatch_uid="agenda-follows-the-record", weak=False)
         settings_changed.connect(rebuild, dispatch_uid="agenda-follows-settings", weak=False)
         hooks.add_contact_section("agenda", contact_section)
+        hooks.add_moment_reader("agenda", moment_kinds)
+
+
+def moment_kinds(workspace, on, contact_ids=None) -> dict[int, list[str]]:
+    from rapport.agenda.moments import moments_on
+
+    found = moments_on(workspace, on, contact_ids=contact_ids)
+    return {pk: [m.kind for m in ms] for pk, ms in found.items()}

@@ -18,10 +18,13 @@ TimelineSource = Callable[[Any], Iterable[Any]]
 LadderEvidence = Callable[[Any, list[int]], dict[str, dict[int, int]]]
 # (request, contact, forms given back after a failed post) -> template context.
 ContactSection = Callable[[Any, Any, dict], dict]
+# (workspace, day, contact ids or None for all) -> {contact id: moment kinds}.
+MomentReader = Callable[[Any, Any, Any], dict[int, list[str]]]
 
 _timeline_sources: dict[str, TimelineSource] = {}
 _ladder_evidence: dict[str, LadderEvidence] = {}
 _contact_sections: dict[str, ContactSection] = {}
+_moment_readers: dict[str, MomentReader] = {}
 
 
 def add_timeline_source(name: str, source: TimelineSource) -> None:
@@ -34,6 +37,20 @@ def add_ladder_evidence(name: str, evidence: LadderEvidence) -> None:
 
 def add_contact_section(name: str, section: ContactSection) -> None:
     _contact_sections[name] = section
+
+
+def add_moment_reader(name: str, reader: MomentReader) -> None:
+    _moment_readers[name] = reader
+
+
+def moments(workspace, on, contact_ids=None) -> dict[int, list[str]]:
+    """The kinds of moment each contact has on the day, from every reader
+    registered (the agenda's): {} when none is."""
+    found: dict[int, list[str]] = {}
+    for reader in _moment_readers.values():
+        for pk, kinds in reader(workspace, on, contact_ids).items():
+            found.setdefault(pk, []).extend(kinds)
+    return found
 
 
 def timeline_sources() -> list[TimelineSource]:

@@ -8,7 +8,6 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
-from rapport.agenda.moments import moments_on
 from rapport.clients import actions, hooks, search
 from rapport.clients.forms import (
     ActivityForm,
@@ -61,9 +60,9 @@ def contact_list(request):
     if filters.get("moment") == "yes":
         # Only this filter needs everyone's moments; they come from the rows
         # inside the freshness windows (recent facts), not from all history.
-        fresh = moments_on(workspace, today)
+        fresh = hooks.moments(workspace, today)
         contacts = contacts.filter(
-            pk__in=[pk for pk, ms in fresh.items() if any(m.kind != "complaint" for m in ms)]
+            pk__in=[pk for pk, kinds in fresh.items() if any(k != "complaint" for k in kinds)]
         )
     order = {
         "name": ["last_name", "first_name"],
@@ -72,9 +71,9 @@ def contact_list(request):
     }.get(filters.get("sort") or "name")
     page = Paginator(contacts.order_by(*order, "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
     # The moments column: for the fifty contacts shown, not the workspace.
-    shown = moments_on(workspace, today, contact_ids=[c.pk for c in page]) if page else {}
+    shown = hooks.moments(workspace, today, [c.pk for c in page]) if page else {}
     for contact in page:
-        contact.moment_kinds = sorted({m.kind for m in shown.get(contact.pk, [])})
+        contact.moment_kinds = sorted(set(shown.get(contact.pk, [])))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "nav": "contacts"}
