@@ -494,8 +494,8 @@ def contacts_with_history(workspace, on: dt.date, contact_ids):
     join (0.49 s against 0.75 s at 100,000 contacts); PostgreSQL hashes a
     GROUP BY in one sweep. On SQLite the purchase days are counted by a
     GROUP BY over the index's already ordered dates, not COUNT(DISTINCT),
-    which fills a temporary B-tree per contact (same count, ~15% less CPU
-    for the whole pass)."""
+    which fills a temporary B-tree per contact (same count; 0.16 s against
+    0.20 s of CPU for that subquery at 20,000 contacts)."""
     contact, purchase, activity = (m._meta.db_table for m in (Contact, Purchase, Activity))
     only, only_params = "", []
     if contact_ids is not None:
