@@ -43,6 +43,7 @@ PRECEDENCE = (
     "reactivate",
     "recall",
     "stale_referral",
+    "referrer_update",
     "passive",
     "give",
     "touch",
