@@ -73,16 +73,14 @@ def referral_thanks(run: Run, i: int) -> dict[str, list[Moment]]:
     pk = run.pk(i)
     done = run.s.memo(thanked)
     cover = run.s.memo(covering)
-    referrals = sorted(
-        (
-            m
-            for m in run.s.moments.get(pk, [])
-            if m.kind == MomentKind.REFERRAL
-            and m.origin in (Origin.RECORD, Origin.MARKED)
-            and (pk, m.source) not in done
-        ),
-        key=lambda m: (m.on, *_referral_number(m)),
-    )
+    # Newest first, as the moments come: the names read in that order.
+    referrals = [
+        m
+        for m in run.s.moments.get(pk, [])
+        if m.kind == MomentKind.REFERRAL
+        and m.origin in (Origin.RECORD, Origin.MARKED)
+        and (pk, m.source) not in done
+    ]
     by_task: dict[str, list[Moment]] = {}
     by_day: dict[dt.date, list[Moment]] = {}
     for m in referrals:
@@ -115,10 +113,10 @@ def _thank_for_referrals(run: Run, i: int, key: str, group: list[Moment]) -> Pro
     fields = {"moment": moment, "referred_name": names}
     task = run.s.memo(open_tasks).get((run.pk(i), key))
     if task is not None:
-        # The thank-you task exists (a card or an email): the item is that task.
+        # The thank-you task exists (a card or an email): the item is that
+        # task, and Today links to it; marking either done ends both.
         fields["thank_you"] = str(task.thank_you_id)
         fields["thank_you_kind"] = task.kind
-        why.append(f"a thank-you {'card' if task.kind == 'card' else 'email'} is ready to send")
     return Proposal(
         Action.THANK,
         key,
