@@ -219,9 +219,7 @@ def referrer_updates_due(workspace, on: dt.date, contact_ids=None) -> list[Refer
             "referred__last_name",
         )
     )
-    return [
-        ReferrerUpdateDue(*row[:5], " ".join(n for n in row[5:] if n)) for row in rows
-    ]
+    return [ReferrerUpdateDue(*row[:5], " ".join(n for n in row[5:] if n)) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -194,7 +194,10 @@ def stale_referral(run: Run, i: int) -> Iterator[Proposal]:
                     "a gentle nudge: offer to make the introduction easier",
                 ],
                 "introduction_nudge",
-                fields={"referred_name": row.referred_name, "last_visit": run.spoken(row.last_touch)},
+                fields={
+                    "referred_name": row.referred_name,
+                    "last_visit": run.spoken(row.last_touch),
+                },
             )
         elif not _first_contact_made(run.s, i, row):
             yield Proposal(

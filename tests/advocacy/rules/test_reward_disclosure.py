@@ -5,8 +5,7 @@ and its public display (the feed, the wall) carries the disclosure."""
 import pytest
 from django.urls import reverse
 
-from rapport.advocacy import actions, rewards, testimonials
-from rapport.advocacy import models
+from rapport.advocacy import actions, models, rewards, testimonials
 from rapport.advocacy.models import MaterialConnection, RewardRule
 from tests import factories
 
@@ -33,9 +32,7 @@ def reward_rule(workspace, recipient="referrer"):
 
 
 def published(contact, today, text="Wonderful team"):
-    t = actions.record_testimonial(
-        contact, text, on=today, consent_publish=True
-    )
+    t = actions.record_testimonial(contact, text, on=today, consent_publish=True)
     testimonials.approve(t, by=None)
     t.refresh_from_db()
     return t
@@ -60,7 +57,8 @@ def test_a_testimonial_given_after_a_reward_is_disclosed_from_the_start(acme, an
     reward_rule(acme)
     actions.receive_names(ann, [{"first_name": "Bob", "last_name": "Friend"}], on=today)
     t = actions.record_testimonial(ann, "Lovely people", on=today)
-    assert models.Testimonial.objects.get(pk=t.pk).material_connection == MaterialConnection.REWARDED
+    connection = models.Testimonial.objects.get(pk=t.pk).material_connection
+    assert connection == MaterialConnection.REWARDED
 
 
 def test_no_reward_no_disclosure_and_the_friend_s_reward_is_theirs(acme, ann, today):

@@ -107,9 +107,7 @@ def test_referrals_with_no_thank_you_task_are_thanked_once_a_day(ann, today):
             ann, today, referred=factories.contact(ann.workspace, first_name="Cy")
         )
     ThankYou.objects.filter(contact=ann).delete()
-    thanks = sorted(
-        (i for i in items(ann, today) if i.action == Action.THANK), key=lambda i: i.key
-    )
+    thanks = sorted((i for i in items(ann, today) if i.action == Action.THANK), key=lambda i: i.key)
     assert [(t.key, t.why) for t in thanks] == sorted(
         [
             (f"referral:{first.pk}", [f"referred Rita Referred and Bo Jones on {earlier}"]),
@@ -149,18 +147,14 @@ def test_the_thank_rule_reads_in_a_few_queries_whatever_the_number_of_referrers(
     with factories.batch():
         for n in range(12):
             person = factories.client_with_history(acme, today, first_name=f"R{n}")
-            factories.referral(
-                person, today, referred=factories.contact(acme, first_name=f"F{n}")
-            )
+            factories.referral(person, today, referred=factories.contact(acme, first_name=f"F{n}"))
     engine.build(acme, today)  # warm caches (scripts, the workspace)
     with CaptureQueriesContext(connection) as few:
         engine.build(acme, today, render_scripts=False)
     with factories.batch():
         for n in range(12, 30):
             person = factories.client_with_history(acme, today, first_name=f"R{n}")
-            factories.referral(
-                person, today, referred=factories.contact(acme, first_name=f"F{n}")
-            )
+            factories.referral(person, today, referred=factories.contact(acme, first_name=f"F{n}"))
     with CaptureQueriesContext(connection) as many:
         found, _, _ = engine.build(acme, today, render_scripts=False)
     assert len(many) == len(few)
