@@ -393,6 +393,15 @@ class Snapshot:
         )
 
     def _load_permissions(self) -> None:
+        # The last day each contact granted a permission, open or closed since
+        # (used, or followed up): a decline before it is lifted all the same.
+        self.last_granted: dict[int, dt.date] = dict(
+            self.scoped(Permission.objects)
+            .filter(granted_on__lte=self.on)
+            .values("contact_id")
+            .annotate(last=Max("granted_on"))
+            .values_list("contact_id", "last")
+        )
         self.permissions: dict[int, list[tuple]] = defaultdict(list)
         for perm in (
             self.scoped(Permission.objects)

@@ -109,7 +109,10 @@ class AgendaItem(WorkspaceOwned):
 
     @property
     def ask_kind(self) -> str | None:
-        return ASK_ACTIONS.get(self.action)
+        # A follow-up on a permission is of the kind the client agreed to;
+        # the rule stores it with the item.
+        stored = (self.fields or {}).get("ask_kind") if self.action in ASK_ACTIONS else None
+        return stored or ASK_ACTIONS.get(self.action)
 
 
 class AgendaDecision(WorkspaceOwned):
