@@ -200,9 +200,7 @@ class PermissionProposal(WorkspaceOwned):
         DISMISSED = "dismissed", "Dismissed"
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
-    activity = models.OneToOneField(
-        "clients.Activity", on_delete=models.CASCADE, related_name="+"
-    )
+    activity = models.OneToOneField("clients.Activity", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=12)  # PermissionKind's values
     ask_after = models.DateField(null=True, blank=True)  # None: the words gave no date
     evidence = models.TextField()

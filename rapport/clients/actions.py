@@ -306,9 +306,7 @@ def reading_of(text: str, workspace=None) -> dict:
 
 def confident(reading: dict) -> dict[str, str]:
     """{kind: evidence} of the findings sure enough to act on without asking."""
-    return {
-        f["kind"]: f["evidence"] for f in reading.get("findings", ()) if f.get("confident")
-    }
+    return {f["kind"]: f["evidence"] for f in reading.get("findings", ()) if f.get("confident")}
 
 
 def read_activity(text: str, signals: list[str], workspace=None) -> tuple[dict, bool]:

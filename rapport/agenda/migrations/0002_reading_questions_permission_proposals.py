@@ -7,68 +7,196 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('agenda', '0001_initial'),
-        ('clients', '0006_activity_reading'),
-        ('workspaces', '0006_audit_append_only'),
+        ("agenda", "0001_initial"),
+        ("clients", "0006_activity_reading"),
+        ("workspaces", "0006_audit_append_only"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PermissionProposal',
+            name="PermissionProposal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=12)),
-                ('ask_after', models.DateField(blank=True, null=True)),
-                ('evidence', models.TextField()),
-                ('when_words', models.CharField(blank=True, max_length=120)),
-                ('proposed_on', models.DateField()),
-                ('status', models.CharField(blank=True, choices=[('', 'Waiting'), ('confirmed', 'Confirmed'), ('dismissed', 'Dismissed')], default='', max_length=10)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('activity', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clients.activity')),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clients.contact')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('permission', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='clients.permission')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=12)),
+                ("ask_after", models.DateField(blank=True, null=True)),
+                ("evidence", models.TextField()),
+                ("when_words", models.CharField(blank=True, max_length=120)),
+                ("proposed_on", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "Waiting"),
+                            ("confirmed", "Confirmed"),
+                            ("dismissed", "Dismissed"),
+                        ],
+                        default="",
+                        max_length=10,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "activity",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clients.activity",
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clients.contact",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "permission",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="clients.permission",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['workspace', 'status', 'proposed_on'], name='agenda_perm_workspa_0fc067_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["workspace", "status", "proposed_on"],
+                        name="agenda_perm_workspa_0fc067_idx",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ReadingQuestion',
+            name="ReadingQuestion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=24)),
-                ('evidence', models.TextField()),
-                ('confidence', models.FloatField()),
-                ('asked_on', models.DateField()),
-                ('answer', models.CharField(blank=True, choices=[('', 'Not answered'), ('yes', 'Right'), ('no', 'Not that')], default='', max_length=3)),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('activity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clients.activity')),
-                ('answered_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clients.contact')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=24)),
+                ("evidence", models.TextField()),
+                ("confidence", models.FloatField()),
+                ("asked_on", models.DateField()),
+                (
+                    "answer",
+                    models.CharField(
+                        blank=True,
+                        choices=[("", "Not answered"), ("yes", "Right"), ("no", "Not that")],
+                        default="",
+                        max_length=3,
+                    ),
+                ),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "activity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clients.activity",
+                    ),
+                ),
+                (
+                    "answered_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="clients.contact",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['workspace', 'answer', 'asked_on'], name='agenda_read_workspa_92ed64_idx')],
-                'constraints': [models.UniqueConstraint(fields=('activity', 'kind'), name='reading_question_once')],
+                "indexes": [
+                    models.Index(
+                        fields=["workspace", "answer", "asked_on"],
+                        name="agenda_read_workspa_92ed64_idx",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("activity", "kind"), name="reading_question_once"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WorkspaceReadingModel',
+            name="WorkspaceReadingModel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model', models.JSONField(default=dict)),
-                ('labels', models.PositiveIntegerField(default=0)),
-                ('last_answer_at', models.DateTimeField(blank=True, null=True)),
-                ('trained_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("model", models.JSONField(default=dict)),
+                ("labels", models.PositiveIntegerField(default=0)),
+                ("last_answer_at", models.DateTimeField(blank=True, null=True)),
+                ("trained_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('workspace',), name='one_reading_model_per_workspace')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("workspace",), name="one_reading_model_per_workspace"
+                    )
+                ],
             },
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clients', '0005_contact_address'),
+        ("clients", "0005_contact_address"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='activity',
-            name='reading',
+            model_name="activity",
+            name="reading",
             field=models.JSONField(blank=True, db_default={}, default=dict),
         ),
     ]
