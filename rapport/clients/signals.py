@@ -14,6 +14,7 @@
   "confidence", "confident", "source"}]} — or None. The record stores it
   and acts on the confident findings only; it never imports the reader.
 """
+
 from django.dispatch import Signal
 
 facts_changed = Signal()  # workspace, contact_ids (list[int] | None)
