@@ -16,6 +16,7 @@
 """
 
 import datetime as dt
+import time
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,6 +24,7 @@ from django.utils import timezone
 from rapport.agenda.models import PermissionProposal, ReadingQuestion, WorkspaceReadingModel
 from rapport.agenda.permission_text import propose_permission
 from rapport.agenda.reading import TEXT_KINDS, read, train_workspace_model
+from rapport.agenda.reading.workspace import WorkspaceLayer
 from rapport.clients import actions as record
 from rapport.clients.models import Permission
 
@@ -39,15 +41,28 @@ KIND_WORDS = {
 }
 
 
-def workspace_layer(workspace) -> dict | None:
+# An import reads thousands of notes: the workspace's layer is looked up and
+# parsed once a minute per process, not once per note. A refit here clears it;
+# another process picks it up within the minute (refits happen in the morning).
+LAYER_CACHE_SECONDS = 60
+_layers: dict[int, tuple[float, WorkspaceLayer | None]] = {}
+
+
+def workspace_layer(workspace) -> WorkspaceLayer | None:
     if workspace is None:
         return None
-    row = (
+    now = time.monotonic()
+    cached = _layers.get(workspace.pk)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    data = (
         WorkspaceReadingModel.objects.filter(workspace=workspace)
         .values_list("model", flat=True)
         .first()
     )
-    return row or None
+    layer = WorkspaceLayer.from_json(data) if data else None
+    _layers[workspace.pk] = (now + LAYER_CACHE_SECONDS, layer)
+    return layer
 
 
 def reader(sender, text, workspace=None, **kwargs) -> dict:
@@ -200,6 +215,7 @@ def retrain(workspace) -> WorkspaceReadingModel | None:
             "trained_at": timezone.now(),
         },
     )
+    _layers.pop(workspace.pk, None)
     return fitted
 
 

@@ -32,6 +32,14 @@ pytestmark = pytest.mark.django_db
 UNSURE = "It went alright in the end, I suppose"
 
 
+@pytest.fixture(autouse=True)
+def no_cached_layers():
+    """Workspace ids repeat across tests: no layer cached by one reaches another."""
+    questions._layers.clear()
+    yield
+    questions._layers.clear()
+
+
 @pytest.fixture
 def unsure(monkeypatch):
     """The reader is unsure the note is praise (what a borderline sentence gets)."""
