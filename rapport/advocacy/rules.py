@@ -280,13 +280,14 @@ def valued_and_unearned(run: Run) -> list[int]:
     plan is due: the give is the touch. Readiness is the day's (the
     snapshot's), so a client who just earned it is asked, not given to."""
     s = run.s
-    wanted = s.memo(give_candidates)
-    if not wanted:
-        return []
     maybe = (s.stage_rank >= CUSTOMER_RANK) & (s.readiness < run.workspace.readiness_threshold)
     due = np.zeros(len(s.ids), dtype=bool)
     due[touch_overdue(run)] = True
-    return [i for i in np.flatnonzero(maybe & due).tolist() if int(s.ids[i]) in wanted]
+    maybe &= due
+    if not maybe.any():
+        return []  # nobody could be given to: no need to ask who is valued
+    wanted = s.memo(give_candidates)
+    return [i for i in np.flatnonzero(maybe).tolist() if int(s.ids[i]) in wanted]
 
 
 @rule(
