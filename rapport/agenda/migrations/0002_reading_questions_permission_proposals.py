@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("agenda", "0001_initial"),
-        ("clients", "0006_activity_reading"),
+        ("clients", "0007_activity_reading"),
         ("workspaces", "0006_audit_append_only"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
