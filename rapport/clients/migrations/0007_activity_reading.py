@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clients", "0005_contact_address"),
+        ("clients", "0006_contact_search_index"),
     ]
 
     operations = [
