@@ -76,6 +76,17 @@ def thanked_sources(workspace, contact_ids=None) -> set[tuple[int, str]]:
     return pairs
 
 
+def thank_you_covering(workspace, contact_ids=None) -> dict[tuple[int, str], str]:
+    """(referrer id, "referral:<pk>") → the source key of the thank-you task
+    that covers it (names given while a thank-you was open share it): the
+    agenda's `thank` item for those referrals is that one task, never a second.
+    One query."""
+    rows = _scoped(
+        Referral.objects.exclude(thank_you=None), workspace, contact_ids, "referrer_id"
+    ).values_list("pk", "referrer_id", "thank_you__source_key")
+    return {(referrer, f"referral:{pk}"): key for pk, referrer, key in rows}
+
+
 @dataclass(frozen=True)
 class StaleReferral:
     referral_id: int
@@ -87,6 +98,11 @@ class StaleReferral:
     # Who to reach: the friend, or the referrer while an introduction waits on them.
     contact_id: int
     why: str
+    # For the agenda's item: the day of the referral and who is who.
+    referred_on: dt.date | None = None
+    referrer_name: str = ""
+    referred_name: str = ""
+    waiting_on_introduction: bool = False
 
 
 def stale_referrals(workspace, on: dt.date, contact_ids=None) -> list[StaleReferral]:
@@ -128,9 +144,16 @@ def stale_referrals(workspace, on: dt.date, contact_ids=None) -> list[StaleRefer
         "last_activity",
         "last_event",
         "introduction__state",
+        "referrer__first_name",
+        "referrer__last_name",
+        "referred__first_name",
+        "referred__last_name",
     )
     found = []
-    for pk, referrer, referred, status, day, touched, activity, event, intro in rows:
+    for row in rows:
+        pk, referrer, referred, status, day, touched, activity, event, intro = row[:9]
+        referrer_name = " ".join(n for n in row[9:11] if n)
+        referred_name = " ".join(n for n in row[11:13] if n)
         touches = [d for d in (day, activity, event) if d]
         if touched and touched <= on:
             touches.append(touched)
@@ -146,7 +169,18 @@ def stale_referrals(workspace, on: dt.date, contact_ids=None) -> list[StaleRefer
         )
         found.append(
             StaleReferral(
-                pk, referrer, referred, status, last, days, referrer if waiting else referred, why
+                pk,
+                referrer,
+                referred,
+                status,
+                last,
+                days,
+                referrer if waiting else referred,
+                why,
+                day,
+                referrer_name,
+                referred_name,
+                waiting,
             )
         )
     return found
@@ -159,6 +193,7 @@ class ReferrerUpdateDue:
     referred_id: int
     won_on: dt.date | None
     call_open: bool  # a call task was chosen and is not done yet
+    referred_name: str = ""
 
 
 def referrer_updates_due(workspace, on: dt.date, contact_ids=None) -> list[ReferrerUpdateDue]:
@@ -174,9 +209,17 @@ def referrer_updates_due(workspace, on: dt.date, contact_ids=None) -> list[Refer
     rows = (
         referrals.annotate(told=Exists(told), call_open=Exists(open_call))
         .filter(Q(told=False) | Q(call_open=True))
-        .values_list("pk", "referrer_id", "referred_id", "closed_on", "call_open")
+        .values_list(
+            "pk",
+            "referrer_id",
+            "referred_id",
+            "closed_on",
+            "call_open",
+            "referred__first_name",
+            "referred__last_name",
+        )
     )
-    return [ReferrerUpdateDue(*row) for row in rows]
+    return [ReferrerUpdateDue(*row[:5], " ".join(n for n in row[5:] if n)) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -282,5 +325,6 @@ __all__ = [
     "referrer_credit",
     "referrer_updates_due",
     "stale_referrals",
+    "thank_you_covering",
     "thanked_sources",
 ]

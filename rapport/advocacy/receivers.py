@@ -35,7 +35,12 @@ def _thank_item_done(sender, instance, created, **kwargs):
 
 
 def connect():
+    from django.db.models.signals import pre_save
+
+    from rapport.advocacy.models import Testimonial
+    from rapport.advocacy.testimonials import disclose_on_arrival
     from rapport.agenda.models import AgendaDecision
 
+    pre_save.connect(disclose_on_arrival, sender=Testimonial, dispatch_uid="advocacy-disclose")
     promoted.connect(_became_clients, dispatch_uid="advocacy-became-clients")
     post_save.connect(_thank_item_done, sender=AgendaDecision, dispatch_uid="advocacy-thank-done")

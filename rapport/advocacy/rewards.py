@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from rapport.advocacy import profiles
+from rapport.advocacy import profiles, testimonials
 from rapport.advocacy.codes import REWARD_LENGTH, new_code, normalise
 from rapport.advocacy.models import Referral, ReferralProgram, Reward, RewardRule
 from rapport.clients.models import Contact
@@ -107,6 +107,13 @@ def issue_for(referral: Referral, trigger: str, *, on: dt.date) -> list[Reward]:
                 reward = _create(rule, referral, role, contact_id, on)
                 if reward:
                     issued.append(reward)
+        # A reward is a material connection: every testimonial of the person
+        # rewarded now says so beside the words (16 CFR 255.5), in the same
+        # transaction as the reward, so no page shows one without the other.
+        rewarded = {reward.contact_id for reward in issued}
+        for person in (referral.referrer, referral.referred):
+            if person.pk in rewarded:
+                testimonials.mark_rewarded(person)
     for reward in issued:
         _email(reward)
     return issued

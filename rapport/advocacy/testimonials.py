@@ -235,6 +235,20 @@ def mark_rewarded(contact) -> int:
     )
 
 
+def disclose_on_arrival(sender, instance, **kwargs) -> None:
+    """A testimonial arriving from someone already rewarded carries the
+    disclosure from its first save (pre_save on Testimonial), whichever path
+    recorded it (the contact page, the client's form, an import)."""
+    if not instance._state.adding or instance.material_connection != MaterialConnection.NONE:
+        return
+    from rapport.advocacy.models import Reward
+
+    if Reward.objects.filter(
+        workspace_id=instance.workspace_id, contact_id=instance.contact_id
+    ).exists():
+        instance.material_connection = MaterialConnection.REWARDED
+
+
 # -- the client's side ------------------------------------------------------------
 
 

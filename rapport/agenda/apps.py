@@ -19,6 +19,20 @@ class AgendaConfig(AppConfig):
         def rebuild(sender, workspace, **kwargs):
             store.refresh(workspace)
 
+        from django.db.models.signals import post_save
+
+        from rapport.agenda import questions, signals
+        from rapport.clients.models import Activity
+        from rapport.clients.signals import text_read
+
+        # The record asks the agenda's reader what a note says (it never
+        # imports it); a note read with doubts becomes a question; the
+        # morning refits the workspace's own reading from its answers.
+        text_read.connect(questions.reader, dispatch_uid="agenda-reads-notes", weak=False)
+        post_save.connect(
+            questions.note_saved, sender=Activity, dispatch_uid="agenda-note-questions"
+        )
+        signals.morning.connect(questions.morning, dispatch_uid="agenda-retrain", weak=False)
         # The record tells the agenda that facts changed, a workspace that its
         # settings did; the agenda follows.
         facts_changed.connect(follow, dispatch_uid="agenda-follows-the-record", weak=False)

@@ -44,6 +44,9 @@ BASE_PRIORITY = {
 # referred person nobody has called) matters more than the touch plan.
 ANSWERING_TOUCH = ("acknowledge:", "referral:")
 ASKS = (Action.ASK_REFERRAL, Action.ASK_TESTIMONIAL, Action.ASK_MORE_NAMES)
+# Putting a problem right always comes first: no ask, however fresh and
+# ready, ranks level with a recovery step (BASE_PRIORITY[RECOVER]).
+ASK_PRIORITY_CAP = 0.94
 
 
 @dataclass
@@ -148,7 +151,7 @@ def priority(item: Item, snapshot: Snapshot, i: int) -> float:
         if moments:
             window = snapshot.workspace.window_for(moments[0].kind)
             fresh = 1 - (snapshot.on - moments[0].on).days / max(window, 1)
-        value = base + 0.2 * readiness + 0.1 * fresh
+        value = min(base + 0.2 * readiness + 0.1 * fresh, ASK_PRIORITY_CAP)
     elif item.action in (Action.REACTIVATE, Action.RECALL):
         # Regular, loyal clients first: more purchases, more to win back.
         value = base + 0.1 * min(snapshot.purchases[i], 10) / 10 + 0.05 * readiness

@@ -402,15 +402,20 @@ class Snapshot:
         )
 
     def _load_permissions(self) -> None:
+        """Open permissions on the day, by contact; and the last day each
+        contact granted one, open or closed since (used, or followed up): a
+        decline before it is lifted all the same. One query for both."""
         self.permissions: dict[int, list[tuple]] = defaultdict(list)
-        for perm in (
+        self.last_granted: dict[int, dt.date] = {}
+        for *perm, closed_on in (
             self.scoped(Permission.objects)
             .filter(granted_on__lte=self.on)
-            .filter(Q(closed_on__isnull=True) | Q(closed_on__gt=self.on))
-            .values_list("pk", "contact_id", "kind", "granted_on", "ask_after")
+            .values_list("pk", "contact_id", "kind", "granted_on", "ask_after", "closed_on")
             .order_by("granted_on", "pk")
         ):
-            self.permissions[perm[1]].append(perm)
+            self.last_granted[perm[1]] = perm[3]  # ordered by grant: the last wins
+            if closed_on is None or closed_on > self.on:
+                self.permissions[perm[1]].append(tuple(perm))
 
     def _load_decisions(self) -> None:
         remembered = self.on - dt.timedelta(days=DECISION_MEMORY_DAYS)

@@ -223,8 +223,9 @@ def permission_date(run: Run, i: int, p: Proposal) -> str | None:
 )
 def decline_hold(run: Run, i: int, p: Proposal) -> str | None:
     pk, ws, on = run.pk(i), run.workspace, run.on
-    permissions = run.s.permissions.get(pk, [])
-    last_grant = max((perm[3] for perm in permissions), default=None)
+    # Closed permissions count too: a permission granted after the decline
+    # and already followed up still said "you may ask me".
+    last_grant = run.s.last_granted.get(pk)
     for _, asked_on, outcome in run.s.recent_asks.get(pk, []):
         recent = (on - asked_on).days < ws.decline_holdback_days
         if outcome == Outcome.DECLINED and recent and not (last_grant and last_grant >= asked_on):

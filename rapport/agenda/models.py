@@ -109,7 +109,10 @@ class AgendaItem(WorkspaceOwned):
 
     @property
     def ask_kind(self) -> str | None:
-        return ASK_ACTIONS.get(self.action)
+        # A follow-up on a permission is of the kind the client agreed to;
+        # the rule stores it with the item.
+        stored = (self.fields or {}).get("ask_kind") if self.action in ASK_ACTIONS else None
+        return stored or ASK_ACTIONS.get(self.action)
 
 
 class AgendaDecision(WorkspaceOwned):
@@ -155,3 +158,78 @@ class Script(WorkspaceOwned):
 
     def __str__(self) -> str:
         return self.key
+
+
+class ReadingQuestion(WorkspaceOwned):
+    """A reading of a note below confidence, put to a person ("this note
+    sounds like praise — right?") instead of being acted on. The answer is
+    a label: the workspace's own reading model learns from its answers, and
+    a yes counts as a signal a user marked."""
+
+    class Answer(models.TextChoices):
+        PENDING = "", "Not answered"
+        YES = "yes", "Right"
+        NO = "no", "Not that"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    activity = models.ForeignKey("clients.Activity", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=24)
+    evidence = models.TextField()
+    confidence = models.FloatField()
+    asked_on = models.DateField()
+    answer = models.CharField(max_length=3, choices=Answer.choices, blank=True, default="")
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["activity", "kind"], name="reading_question_once")
+        ]
+        indexes = [models.Index(fields=["workspace", "answer", "asked_on"])]
+
+
+class PermissionProposal(WorkspaceOwned):
+    """A permission read in a note ("ask me again in three months"), with the
+    date the words give, waiting for a person to confirm it."""
+
+    class Status(models.TextChoices):
+        PENDING = "", "Waiting"
+        CONFIRMED = "confirmed", "Confirmed"
+        DISMISSED = "dismissed", "Dismissed"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    activity = models.OneToOneField("clients.Activity", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=12)  # PermissionKind's values
+    ask_after = models.DateField(null=True, blank=True)  # None: the words gave no date
+    evidence = models.TextField()
+    when_words = models.CharField(max_length=120, blank=True)
+    proposed_on = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, blank=True, default="")
+    permission = models.ForeignKey(
+        "clients.Permission", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "status", "proposed_on"])]
+
+
+class WorkspaceReadingModel(WorkspaceOwned):
+    """A workspace's own reading layer (reading.train_workspace_model), fitted
+    by the morning job from that workspace's answers only."""
+
+    model = models.JSONField(default=dict)
+    labels = models.PositiveIntegerField(default=0)
+    # The newest answer it was fitted on: a newer one means a refit is due.
+    last_answer_at = models.DateTimeField(null=True, blank=True)
+    trained_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace"], name="one_reading_model_per_workspace")
+        ]

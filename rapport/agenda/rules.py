@@ -31,6 +31,8 @@ from rapport.outreach.models import AskKind
 
 # A client this new, with no permission on record, is due the upfront contract.
 UPFRONT_WINDOW_DAYS = 60
+# The words of a problem as a script quotes them ("You told us: …").
+ISSUE_WORDS_MAX = 120
 
 PRECEDENCE = (
     "recover",
@@ -43,6 +45,7 @@ PRECEDENCE = (
     "reactivate",
     "recall",
     "stale_referral",
+    "referrer_update",
     "passive",
     "give",
     "touch",
@@ -275,7 +278,7 @@ def complaint(run: Run, i: int) -> Iterator[Proposal]:
             ],
             "apology",
             moments=[MomentKind.COMPLAINT],
-            fields={"issue": moment.detail.rstrip(". ")},
+            fields={"issue": wording.clip(moment.detail, ISSUE_WORDS_MAX)},
         )
 
 
@@ -304,14 +307,17 @@ def permission_due(run: Run, i: int) -> Iterator[Proposal]:
     for perm_pk, _, kind, granted_on, ask_after in latest_by_kind.values():
         if ask_after > run.on or permission_used(run, pk, kind, ask_after):
             continue
+        ask_kind = AskKind.TESTIMONIAL if kind == PermissionKind.TESTIMONIAL else AskKind.REFERRAL
         yield Proposal(
             Action.FOLLOW_UP_PERMISSION,
             f"permission:{perm_pk}",
             [f"agreed on {granted_on} to be asked after {ask_after}", "the date has come"],
             "follow_up_permission",
             moments=[MomentKind.PERMISSION_DUE],
-            fields={"permission_date": run.spoken(ask_after)},
-            ask_kind=AskKind.TESTIMONIAL if kind == PermissionKind.TESTIMONIAL else "referral",
+            # Stored with the item: the ask logged from it is of the kind the
+            # client agreed to (a testimonial stays a testimonial).
+            fields={"permission_date": run.spoken(ask_after), "ask_kind": str(ask_kind)},
+            ask_kind=ask_kind,
         )
 
 
@@ -416,6 +422,11 @@ def _ask(run: Run, i: int, kind: str, moments: list[Moment]) -> Proposal:
 def main_ask(run: Run, i: int) -> Iterator[Proposal]:
     moments = main_ask_moments(run, i)
     if not moments:
+        return
+    if all(m.kind == MomentKind.POINT_OF_SALE for m in moments) and upfront_due(run, i):
+        # A brand-new client who has just said yes: the moment is real, but
+        # the softer form fits — the upfront contract, naming what happened.
+        yield upfront_proposal(run, i, moments[0])
         return
     has_testimonial = bool(run.s.testimonials[i])
     completed = any(m.kind == MomentKind.PROJECT_COMPLETED for m in moments)

@@ -199,6 +199,20 @@ DEFAULT_SCRIPTS = [
         "you're looking for? If not, when would suit you?",
     ),
     DefaultScript(
+        "introduction_nudge",
+        "Nudge: an introduction waiting",
+        "{first_name}, it's {me} from {business}. You kindly offered to introduce us to "
+        "{referred_name} — thank you again. If it would help, I can send you a short note to "
+        "forward, or you could simply give them my number. Whatever is easiest for you.",
+    ),
+    DefaultScript(
+        "tell_referrer",
+        "Tell the referrer: their friend became a client",
+        "{first_name}, it's {me} from {business}. I wanted you to know that {referred_name} "
+        "is now working with us — thank you for putting us in touch. We'll look after them "
+        "with the same care you've had.",
+    ),
+    DefaultScript(
         "give",
         "Give first: an introduction",
         "Before asking {first_name} for anything, give: who do you know who could help their "

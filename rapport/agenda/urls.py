@@ -8,6 +8,12 @@ urlpatterns = [
     path("today/", views.today, name="today"),
     path("agenda/items/<int:pk>/done/", views.done, name="done"),
     path("agenda/items/<int:pk>/snooze/", views.snooze, name="snooze"),
+    path("agenda/readings/<int:pk>/answer/", views.answer_reading, name="answer_reading"),
+    path(
+        "agenda/permission-proposals/<int:pk>/",
+        views.decide_permission,
+        name="decide_permission",
+    ),
     path("agenda/rebuild/", views.rebuild, name="rebuild"),
     path("agenda/capacity/", views.capacity, name="capacity"),
     path("settings/scripts/", views.scripts, name="scripts"),

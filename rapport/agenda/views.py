@@ -3,14 +3,23 @@ import datetime as dt
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.html import escape
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from rapport.agenda import actions, engine, store
+from rapport.agenda import actions, engine, questions, store
 from rapport.agenda.forms import ScriptForm, SnoozeForm
-from rapport.agenda.models import ASK_ACTIONS, Action, AgendaItem, Script
+from rapport.agenda.models import (
+    ASK_ACTIONS,
+    Action,
+    AgendaItem,
+    PermissionProposal,
+    ReadingQuestion,
+    Script,
+)
 from rapport.agenda.scripts import DEFAULTS_BY_KEY, MERGE_FIELDS
 from rapport.agenda.today import last_asks, plan_day
 from rapport.workspaces import audit
@@ -58,6 +67,8 @@ def today(request):
         action=action if action in Action.values else None,
         page=page,
     )
+    # Readings and permissions waiting for a person: a few, newest first.
+    to_confirm, to_grant = questions.to_confirm(workspace, workspace.today(), limit=5)
     opened = 0
     for group in day.groups:
         for item in group.items:
@@ -71,8 +82,65 @@ def today(request):
         "today": workspace.today(),
         "outcome_actions": OUTCOME_ACTIONS,
         "nav": "today",
+        "to_confirm": to_confirm,
+        "to_grant": to_grant,
     }
     return TemplateResponse(request, "agenda/today.html", context)
+
+
+def _answered(request, message: str):
+    """After a one-click answer: htmx replaces the question with a line;
+    without JavaScript, back to the page it came from (ours only)."""
+    if request.htmx:
+        return HttpResponse(f'<p class="muted" role="status">{escape(message)}</p>')
+    messages.success(request, message)
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        return redirect(back)
+    return redirect("agenda:today")
+
+
+@work_required
+@require_POST
+def answer_reading(request, pk):
+    """ "This note sounds like praise — right?": yes or no, once."""
+    question = get_in_workspace(
+        ReadingQuestion.objects.select_related("activity", "activity__workspace", "contact"),
+        request.workspace,
+        pk=pk,
+    )
+    yes = request.POST.get("answer") == "yes"
+    if not questions.answer(question, yes, by=request.user):
+        return _answered(request, "Already answered.")
+    words = questions.KIND_WORDS.get(question.kind, question.kind)
+    return _answered(
+        request, f"Thanks: noted as {words}." if yes else f"Thanks: noted as not {words}."
+    )
+
+
+@work_required
+@require_POST
+def decide_permission(request, pk):
+    """A permission read in a note: confirm it (with the date, which may be
+    changed or filled in) or dismiss it."""
+    proposal = get_in_workspace(
+        PermissionProposal.objects.select_related("contact", "contact__workspace"),
+        request.workspace,
+        pk=pk,
+    )
+    if request.POST.get("decision") == "dismiss":
+        questions.dismiss_permission(proposal, by=request.user)
+        return _answered(request, "Dismissed.")
+    day = None
+    if request.POST.get("ask_after"):
+        try:
+            day = dt.date.fromisoformat(request.POST["ask_after"])
+        except ValueError:
+            return _answered(request, "Not saved: the date should read YYYY-MM-DD.")
+    permission = questions.confirm_permission(proposal, by=request.user, ask_after=day)
+    if permission is None:
+        return _answered(request, "Not saved: choose the date first, or it was decided already.")
+    return _answered(request, f"Permission recorded: ask after {permission.ask_after:%-d %B %Y}.")
 
 
 class CapacityForm(forms.Form):

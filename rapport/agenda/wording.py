@@ -73,3 +73,15 @@ def spoken(day: dt.date, today: dt.date) -> str:
 
 def article(noun: str) -> str:
     return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
+def clip(text: str, limit: int) -> str:
+    """Text cut to at most `limit` characters at a word boundary, with "…"
+    when cut, and no trailing full stop (a script quotes it mid-sentence)."""
+    text = " ".join(text.split())
+    if len(text) > limit:
+        cut = text[: limit - 1]
+        if " " in cut and not text[limit - 1].isspace():
+            cut = cut.rsplit(" ", 1)[0]
+        return cut.rstrip(" ,;:.-—") + "…"
+    return text.rstrip(". ")

@@ -14,7 +14,6 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Count
 
-from rapport.agenda.text import detect
 from rapport.clients import hooks, signals
 from rapport.clients.ladder import LadderFacts, best_promotion
 from rapport.clients.models import (
@@ -291,9 +290,25 @@ def record_purchase(contact: Contact, date: dt.date, amount=None, description=""
     return record_purchases(contact.workspace, [row])[0]
 
 
-def read_activity(text: str, signals: list[str]) -> tuple[dict, bool]:
+def reading_of(text: str, workspace=None) -> dict:
+    """The reading of a note's words, from whoever reads them (signals.text_read;
+    the agenda's reader): {"findings": [...]}, or {} when there are no words."""
+    if not text or not text.strip():
+        return {}
+    for _, reading in signals.text_read.send(sender=Activity, text=text, workspace=workspace):
+        if reading is not None:
+            return reading
+    return {}
+
+
+def confident(reading: dict) -> dict[str, str]:
+    """{kind: evidence} of the findings sure enough to act on without asking."""
+    return {f["kind"]: f["evidence"] for f in reading.get("findings", ()) if f.get("confident")}
+
+
+def read_activity(text: str, signals: list[str], workspace=None) -> tuple[dict, bool]:
     """What an activity's words say (detected moments) and whether it carries one."""
-    detected = detect(text) if text and text.strip() else {}
+    detected = confident(reading_of(text, workspace))
     return detected, bool(signals or detected)
 
 
@@ -301,13 +316,17 @@ def build_activity(workspace, contact_id: int, *, read_text: bool = True, **fiel
     """An unsaved activity with its text read. `read_text=False` is for notes
     Rapport writes itself ("Thanked them"), which are not the client's words."""
     signals = list(dict.fromkeys(fields.pop("signals", None) or []))
-    detected, carries = read_activity(fields.get("text", "") if read_text else "", signals)
+    # The whole reading is stored (what was sure, and what a person should
+    # confirm); only the sure findings are acted on.
+    reading = reading_of(fields.get("text", ""), workspace) if read_text else {}
+    detected = confident(reading)
     return Activity(
         workspace=workspace,
         contact_id=contact_id,
         signals=signals,
         detected=detected,
-        carries_moment=carries,
+        reading=reading,
+        carries_moment=bool(signals or detected),
         **fields,
     )
 
@@ -438,3 +457,15 @@ def close_permission(contact: Contact, permission_pk: int, *, on: dt.date) -> No
             workspace_id=contact.workspace_id, contact=contact, pk=permission_pk, closed_on=None
         ).update(closed_on=on)
         facts_changed(contact.workspace, [contact.pk])
+
+
+def mark_signal(activity: Activity, kind: str) -> Activity:
+    """A user marked a moment on an activity (or confirmed one the reader
+    was unsure of): it becomes one of the activity's signals."""
+    with changing():
+        if kind not in activity.signals:
+            activity.signals = [*activity.signals, kind]
+        activity.carries_moment = True
+        activity.save(update_fields=["signals", "carries_moment"])
+        facts_changed(activity.workspace, [activity.contact_id])
+    return activity

@@ -282,6 +282,9 @@ class Activity(WorkspaceOwned):
     # signals or detected is non-empty: lets the agenda find moment-bearing
     # activities with an index instead of parsing JSON on every row.
     carries_moment = models.BooleanField(default=False)
+    # The reader's whole answer ({"findings": [...]}, each with its confidence
+    # and whether it is sure enough to act on); `detected` keeps the sure ones.
+    reading = models.JSONField(default=dict, blank=True, db_default={})
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -75,7 +75,7 @@ def recover(run: Run, i: int) -> Iterator[Proposal]:
                 "no ask until the client confirms it is put right",
             ],
             recovery.SCRIPT_FOR_STEP[state.step],
-            fields={"issue": facts.summary[:120].rstrip(". ")},
+            fields={"issue": wording.clip(facts.summary, 120)},
             issue_pk=facts.pk,
             step=state.step,
         )

@@ -73,6 +73,8 @@ ROUTES = {
     "winback:recover": {"GET": C.WORK, "POST": C.WORK, **_case("winback:recover")},
     "winback:reactivation": {"GET": C.WORK, "POST": C.WORK, **_case("winback:reactivation")},
     "agenda:snooze": {"GET": C.WORK, "POST": C.WORK, **_case("agenda:snooze")},
+    "agenda:answer_reading": work_post("agenda:answer_reading"),
+    "agenda:decide_permission": work_post("agenda:decide_permission"),
     # Each person's own day: every role may set how many actions it holds.
     "agenda:capacity": {"GET": None, "POST": C.READ, "data": {"daily_capacity": "12"}},
     "outreach:winback_batch": {"GET": None, "POST": C.WORK},

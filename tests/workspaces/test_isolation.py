@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from rapport.advocacy import models as advocacy
 from rapport.agenda import store
-from rapport.agenda.models import AgendaItem
+from rapport.agenda.models import AgendaItem, PermissionProposal, ReadingQuestion
 from rapport.clients import actions
 from rapport.clients.models import Activity, Deal, Issue, Permission, Purchase
 from rapport.workspaces.models import Invitation, Membership
@@ -128,7 +128,30 @@ def _advocacy_objects(bright, ann, today):
     merged_b = factories.contact(bright, first_name="Mer", last_name="Ged")
     record = merge_contacts(merged_a, merged_b)
     given = referrals.record_referral_given(ann, "An accountant", on=today)
+    note = factories.activity(ann, today, text="Ask me again in three months")
+    question = ReadingQuestion.objects.create(
+        workspace=bright,
+        contact=ann,
+        activity=note,
+        kind="praise",
+        evidence="Ask me again",
+        confidence=0.5,
+        asked_on=today,
+    )
+    proposal = PermissionProposal.objects.get_or_create(
+        activity=note,
+        defaults={
+            "workspace": bright,
+            "contact": ann,
+            "kind": "both",
+            "ask_after": today,
+            "evidence": "Ask me again in three months",
+            "proposed_on": today,
+        },
+    )[0]
     return {
+        "question": question,
+        "proposal": proposal,
         "referral": referral,
         "update": update,
         "code": code,
@@ -208,6 +231,8 @@ CASES = {
     "outreach:item_outcome": ("post", "item", {"outcome": "declined", "channel": "phone"}),
     "agenda:done": ("post", "item", {}),
     "agenda:snooze": ("post", "item", {"days": "7"}),
+    "agenda:answer_reading": ("post", "question", {"answer": "yes"}),
+    "agenda:decide_permission": ("post", "proposal", {"decision": "dismiss"}),
     "winback:recover": ("post", "recover_item", {"step": "acknowledge"}),
     "winback:reactivation": (
         "post",

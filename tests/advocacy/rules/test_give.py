@@ -59,9 +59,24 @@ def test_a_client_worth_no_more_than_most_gets_the_plain_touch(valued, acme, tod
     assert Action.EARN_FIRST not in found and Action.TOUCH in found
 
 
-def test_once_given_a_referral_the_give_is_done(valued, today):
-    record_referral_given(valued, "Introduced a new supplier", on=today - dt.timedelta(days=200))
-    assert Action.EARN_FIRST not in agenda(valued, today)
+@pytest.mark.parametrize(("days_ago", "offered"), [(30, False), (89, False), (120, True)])
+def test_a_referral_given_lately_is_the_give_done(valued, today, days_ago, offered):
+    record_referral_given(
+        valued, "Introduced a new supplier", on=today - dt.timedelta(days=days_ago)
+    )
+    found = agenda(valued, today)
+    assert (found.get(Action.EARN_FIRST) is not None) is offered
+
+
+def test_a_client_rated_8_or_more_is_valued_whatever_they_spent(valued, acme, today):
+    small = Contact.objects.get(workspace=acme, first_name="Small0")
+    Contact.objects.filter(pk=small.pk).update(relationship=8)
+    found = agenda(small, today)
+    if found.get(Action.EARN_FIRST) is None:
+        # Rated 8, their readiness may be over the threshold: then they are asked, not given.
+        assert engine.explain(small, today).readiness >= acme.readiness_threshold
+    else:
+        assert found[Action.EARN_FIRST].key.startswith("give:")
 
 
 def test_a_client_over_the_threshold_is_not_offered_a_give(valued, today):

@@ -5,10 +5,13 @@ whatever else holds; gratitude is not an ask."""
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from rapport.advocacy.actions import receive_names, record_testimonial
+from rapport.advocacy.actions import mark_card_sent, receive_names, record_testimonial
+from rapport.advocacy.models import ThankYou
 from rapport.agenda import actions as agenda_actions
-from rapport.agenda import store
+from rapport.agenda import engine, store
 from rapport.agenda.models import Action, AgendaItem
 from rapport.clients import actions
 from rapport.kinds import MomentKind
@@ -79,8 +82,80 @@ def test_a_thank_you_done_is_not_proposed_again(ann, acme, today, alice):
     assert Action.THANK not in agenda(ann, today + dt.timedelta(days=1))
 
 
-def test_words_or_a_mark_are_not_a_referral_to_thank_for(ann, today):
-    with factories.batch():
-        factories.activity(ann, today, signals=["referral"], text="Booked.")
-        factories.read_note(ann, today, "I tell everyone about you", {"referral": "I tell"})
+def test_words_read_in_a_note_are_not_a_referral_to_thank_for(ann, today):
+    factories.read_note(ann, today, "I tell everyone about you", {"referral": "I tell"})
     assert Action.THANK not in agenda(ann, today)
+
+
+def test_a_referral_a_user_marked_is_thanked(ann, today):
+    note = factories.activity(ann, today, signals=["referral"], text="Sent her sister our way.")
+    item = agenda(ann, today)[Action.THANK]
+    assert item.key == f"activity:{note.pk}"
+    assert item.why == [f"marked as a referral on {today}: \u201cSent her sister our way.\u201d"]
+    assert item.fields["referred_name"] == "the person you sent our way"
+    assert "thank you so much for sending someone our way" in item.script
+
+
+def test_referrals_with_no_thank_you_task_are_thanked_once_a_day(ann, today):
+    # History brought in by an import gets no thank-you task: the agenda
+    # groups the referrals of one day into one thank-you, and days apart.
+    earlier = today - dt.timedelta(days=5)
+    with factories.batch():
+        first = factories.referral(ann, earlier)
+        factories.referral(ann, earlier, referred=factories.contact(ann.workspace, first_name="Bo"))
+        last = factories.referral(
+            ann, today, referred=factories.contact(ann.workspace, first_name="Cy")
+        )
+    ThankYou.objects.filter(contact=ann).delete()
+    thanks = sorted((i for i in items(ann, today) if i.action == Action.THANK), key=lambda i: i.key)
+    assert [(t.key, t.why) for t in thanks] == sorted(
+        [
+            (f"referral:{first.pk}", [f"referred Rita Referred and Bo Jones on {earlier}"]),
+            (f"referral:{last.pk}", [f"referred Cy Jones on {today}"]),
+        ]
+    )
+
+
+def test_an_open_thank_you_task_is_the_item_not_a_second_thank_you(ann, today):
+    receive_names(ann, [{"first_name": "Bea"}], on=today)
+    task = ThankYou.objects.get(contact=ann)
+    tomorrow = today + dt.timedelta(days=1)
+    receive_names(ann, [{"first_name": "Cal"}], on=tomorrow)
+    assert ThankYou.objects.get(contact=ann) == task  # Cal shares Bea's open card
+    thanks = [i for i in items(ann, tomorrow) if i.action == Action.THANK]
+    assert len(thanks) == 1
+    assert thanks[0].key == task.source_key
+    assert thanks[0].fields["thank_you"] == str(task.pk)
+    assert thanks[0].fields["thank_you_kind"] == task.kind
+
+
+def test_a_thank_you_task_done_ends_the_item(ann, today, alice):
+    receive_names(ann, [{"first_name": "Bea"}, {"first_name": "Cal"}], on=today)
+    task = ThankYou.objects.get(contact=ann)
+    assert Action.THANK in agenda(ann, today)
+    mark_card_sent(task, by=alice, on=today)
+    assert Action.THANK not in agenda(ann, today)
+
+
+def test_a_testimonial_thanked_is_not_thanked_again(ann, today, alice):
+    record_testimonial(ann, "Wonderful, caring team", on=today)
+    mark_card_sent(ThankYou.objects.get(contact=ann), by=alice, on=today)
+    assert Action.THANK not in agenda(ann, today)
+
+
+def test_the_thank_rule_reads_in_a_few_queries_whatever_the_number_of_referrers(acme, today):
+    with factories.batch():
+        for n in range(12):
+            person = factories.client_with_history(acme, today, first_name=f"R{n}")
+            factories.referral(person, today, referred=factories.contact(acme, first_name=f"F{n}"))
+    engine.build(acme, today)  # warm caches (scripts, the workspace)
+    with CaptureQueriesContext(connection) as few:
+        engine.build(acme, today, render_scripts=False)
+    with factories.batch():
+        for n in range(12, 30):
+            person = factories.client_with_history(acme, today, first_name=f"R{n}")
+            factories.referral(person, today, referred=factories.contact(acme, first_name=f"F{n}"))
+    with CaptureQueriesContext(connection) as many:
+        found, _, _ = engine.build(acme, today, render_scripts=False)
+    assert len(many) == len(few)
+    assert sum(i.action == Action.THANK for i in found) == 30
