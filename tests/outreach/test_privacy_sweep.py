@@ -85,6 +85,16 @@ NOT_A_PLACE_FOR_PEOPLE = {
     ("advocacy.contactmerge", "moved"): "ids of the rows that moved",
     ("advocacy.contactmerge", "dropped"): "ids of the rows set aside",
     ("advocacy.contactmerge", "tags_added"): "labels of the workspace's",
+    ("agenda.readingquestion", "kind"): "a moment kind",
+    ("agenda.permissionproposal", "kind"): "a permission kind",
+    ("agenda.workspacereadingmodel", "model"): "hashed feature columns, weights, hashed sentences",
+    # The win-back figures of one contact, in fixed words; they go with the contact.
+    ("winback.lapsefigure", "status"): "a status word",
+    ("winback.lapsefigure", "why"): "the figures' reasons, in fixed words",
+    ("winback.lapsefigure", "interval_source"): "where the interval came from (a word)",
+    ("winback.lapsefigure", "p_alive_note"): "the model's note, in fixed words",
+    ("winback.lapsefigure", "holds"): "gate names",
+    ("winback.lapsefigure", "call_outcome"): "an outcome word",
 }
 
 
@@ -180,7 +190,13 @@ def seeded(acme, alice, bob, bright, today):
         workspace=acme, referral=referral, to_status="new", on=today, note=f"Via {NAME}"
     )
     other = factories.contact(acme, first_name="Otto")
-    factories.activity(other, today, text=f"Otto came because {NAME} told him")
+    note = factories.activity(other, today, text=f"Otto came because {NAME} told him")
+    from rapport.agenda.models import PermissionProposal
+
+    PermissionProposal.objects.create(
+        workspace=acme, contact=other, activity=note, kind="referral", proposed_on=today,
+        evidence=f"Ask again once {NAME} has told him about us", when_words=f"after {NAME}'s visit",
+    )  # fmt: skip
     compose.team_email(
         acme, to="alice@example.com", subject="Today at Acme Dental",
         text=f"1. Thank {NAME}\n", html=f"<li>Thank {NAME}</li>", key="digest:test",
