@@ -17,6 +17,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
 from rapport.clients import imports
+from rapport.lib import csvimport
 from rapport.workspaces import audit
 from rapport.workspaces.access import import_required
 
@@ -125,7 +126,12 @@ def import_preview(request, batch):
         {
             "file": p,
             "columns": p.header,
-            "rows": [[row.values.get(col) for col in p.header] for row in p.rows[:PREVIEW_ROWS]],
+            # As they will be stored, written for people ("family, hygiene",
+            # "yes"), not as Python would print them.
+            "rows": [
+                [csvimport.display(row.values.get(col)) for col in p.header]
+                for row in p.rows[:PREVIEW_ROWS]
+            ],
         }
         for p in parsed
     ]

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class MailboxConfig(AppConfig):
+    name = "rapport.mailbox"
+    verbose_name = "Development mailbox"
+    default_auto_field = "django.db.models.BigAutoField"
