@@ -16,7 +16,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-from rapport.clients import imports
+from rapport.clients import examples, imports
 from rapport.lib import csvimport
 from rapport.workspaces import audit
 from rapport.workspaces.access import import_required
@@ -71,6 +71,15 @@ def _read_batch(folder: Path) -> list[tuple[str, bytes]]:
 
 @import_required
 def import_upload(request):
+    if request.method == "POST" and "examples" in request.POST:
+        # The example files, dated from today (rapport.clients.examples), to
+        # the same preview as an upload: nothing is written before Import.
+        batch = secrets.token_hex(16)
+        folder = _batch_dir(request.workspace, batch)
+        folder.mkdir(parents=True)
+        for name, data in examples.files(request.workspace.today()):
+            (folder / name).write_bytes(data)
+        return redirect("clients:import_preview", batch=batch)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         batch = secrets.token_hex(16)

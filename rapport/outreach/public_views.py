@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from rapport.middleware import NullOriginCsrfMiddleware
+from rapport.workspaces import audit
 from rapport.outreach import actions, ratelimit, webhooks
 from rapport.outreach.forms import (
     FixedForm,
@@ -352,6 +353,15 @@ def _hook(view):
                 workspace.slug,
                 rejected.status,
                 rejected.reason,
+            )
+            # After the rollback, so the event survives it. Capped per
+            # client (audit.NOISY): anyone can post to a webhook.
+            audit.record(
+                audit.Kind.WEBHOOK_REJECTED,
+                workspace=workspace,
+                target=f"webhook:{view.__name__}",
+                detail={"status": rejected.status, "reason": rejected.reason[:120]},
+                request=request,
             )
             return _answer(rejected.status, rejected.reason)
 
