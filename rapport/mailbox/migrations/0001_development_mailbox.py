@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('workspaces', '0007_alter_auditevent_kind'),
+        ('workspaces', '0007_audit_suppression_and_sending_pauses'),
     ]
 
     operations = [
