@@ -51,7 +51,7 @@ def test_the_excel_semicolon_file_of_the_report_imports():
     # The repro of the trust notes: Excel's "CSV" in a comma-decimal locale.
     data = (
         "external_id;first_name;last_name;email;tags;email_ok\r\n"
-        "C-1001;Ann;Jones;ann@example.com;family;true\r\n"
+        "C-1001;Zoë;Jones;zoe@example.com;family;true\r\n"
     ).encode("cp1252")
     parsed = imports.parse_file(data, "contacts.csv")
     assert parsed.ok, [str(e) for e in parsed.errors]

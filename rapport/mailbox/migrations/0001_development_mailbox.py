@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('workspaces', '0007_audit_suppression_and_sending_pauses'),
+        ('workspaces', '0006_audit_append_only'),
     ]
 
     operations = [
