@@ -59,9 +59,7 @@ DEBUG = envbool("DEBUG", "false")
 # calendar feed starts with it. Unset, it follows the port the server listens
 # on (PORT, which `make run PORT=…` and `rapport up --port` set), so a local
 # run on another port still hands out links that work.
-SITE_URL = (
-    os.environ.get("SITE_URL") or f"http://127.0.0.1:{envint('PORT', '8000')}"
-).rstrip("/")
+SITE_URL = (os.environ.get("SITE_URL") or f"http://127.0.0.1:{envint('PORT', '8000')}").rstrip("/")
 # A public server is reached over HTTPS at SITE_URL, through a reverse proxy
 # (Caddy, nginx) that terminates TLS: an https:// SITE_URL turns on everything
 # `check --deploy` asks for (HSTS, secure cookies, the redirect). HTTPS=false

@@ -201,7 +201,8 @@ def decode(data: bytes) -> tuple[str, str]:
             return data[3:].decode("utf-8"), "UTF-8 with BOM"
         except UnicodeDecodeError as error:
             raise Unreadable(
-                f"starts as UTF-8 but byte {error.start + 3} is not UTF-8; save it again as CSV UTF-8"
+                f"starts as UTF-8 but byte {error.start + 3} is not UTF-8; "
+                "save it again as CSV UTF-8"
             ) from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:

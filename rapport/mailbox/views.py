@@ -31,7 +31,9 @@ def workspace_mailbox(request):
         .values_list("user__email", flat=True)
     )
     messages = Message.objects.for_workspace(workspace, list(emails))
-    return _render(request, messages, {"nav": "settings", "section": "mailbox", "scope": "workspace"})
+    return _render(
+        request, messages, {"nav": "settings", "section": "mailbox", "scope": "workspace"}
+    )
 
 
 def sent_here(request):

@@ -19,7 +19,6 @@ from rapport.clients.actions import (
 )
 from rapport.clients.models import Contact, Permission, PermissionKind
 from rapport.outreach import compose
-from rapport.workspaces import audit
 from rapport.outreach.models import (
     SCRIPT_FOR_KIND,
     Ask,
@@ -31,6 +30,7 @@ from rapport.outreach.models import (
     address_hash,
     normalize_address,
 )
+from rapport.workspaces import audit
 
 # The exact words shown next to each consent box on the testimonial page;
 # the consent record keeps them verbatim, with the time.

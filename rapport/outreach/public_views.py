@@ -21,7 +21,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from rapport.middleware import NullOriginCsrfMiddleware
-from rapport.workspaces import audit
 from rapport.outreach import actions, ratelimit, webhooks
 from rapport.outreach.forms import (
     FixedForm,
@@ -33,6 +32,7 @@ from rapport.outreach.forms import (
 )
 from rapport.outreach.models import Ask, OutboundMessage, Suppression, WebhookEvent
 from rapport.outreach.tokens import hash_token
+from rapport.workspaces import audit
 from rapport.workspaces.models import Workspace
 
 log = logging.getLogger(__name__)

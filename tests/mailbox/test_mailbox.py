@@ -61,7 +61,11 @@ def test_the_outbox_mail_is_the_workspaces_and_only_its_owners_read_it(
     acme, alice_client, bob_client, charlie_client
 ):
     message = compose.team_email(
-        acme, to="alice@example.com", subject="A note for the team", text="See http://x.test/a", key="t1"
+        acme,
+        to="alice@example.com",
+        subject="A note for the team",
+        text="See http://x.test/a",
+        key="t1",
     )
     assert sending.deliver(message.pk).status == "sent"
     kept = Message.objects.get()
@@ -74,7 +78,9 @@ def test_the_outbox_mail_is_the_workspaces_and_only_its_owners_read_it(
     assert "A note for the team" in html and '<a href="http://x.test/a"' in html
     assert "Not delivered — development mailbox" in html
 
-    assert "A note for the team" not in bob_client.get(reverse("mailbox:workspace")).content.decode()
+    assert (
+        "A note for the team" not in bob_client.get(reverse("mailbox:workspace")).content.decode()
+    )
     assert charlie_client.get(reverse("mailbox:workspace")).status_code == 403
 
 
@@ -115,4 +121,3 @@ def test_a_header_that_smtp_would_refuse_is_refused_here_too(acme):
     with pytest.raises(BadHeaderError):
         get_connection().send_messages([email])
     assert not Message.objects.exists()
-

@@ -6,30 +6,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('workspaces', '0006_audit_append_only'),
+        ("workspaces", "0006_audit_append_only"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sent_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('from_email', models.CharField(max_length=400)),
-                ('recipients', models.TextField()),
-                ('subject', models.CharField(blank=True, max_length=998)),
-                ('message_id', models.CharField(blank=True, db_index=True, max_length=400)),
-                ('text', models.TextField(blank=True)),
-                ('html', models.TextField(blank=True)),
-                ('raw', models.TextField()),
-                ('workspace', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sent_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("from_email", models.CharField(max_length=400)),
+                ("recipients", models.TextField()),
+                ("subject", models.CharField(blank=True, max_length=998)),
+                ("message_id", models.CharField(blank=True, db_index=True, max_length=400)),
+                ("text", models.TextField(blank=True)),
+                ("html", models.TextField(blank=True)),
+                ("raw", models.TextField()),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-sent_at', '-pk'],
+                "ordering": ["-sent_at", "-pk"],
             },
         ),
     ]

@@ -4,15 +4,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workspaces', '0006_audit_append_only'),
+        ("workspaces", "0006_audit_append_only"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='kind',
-            field=models.CharField(choices=[('login', 'Signed in'), ('login_failed', 'Sign-in failed'), ('locked_out', 'Sign-in blocked after too many failures'), ('logout', 'Signed out'), ('password_reset_requested', 'Password reset requested'), ('password_reset_done', 'Password reset'), ('password_changed', 'Password changed'), ('signup', 'Account created'), ('throttled', 'Request refused by a rate limit'), ('member_invited', 'Member invited'), ('invitation_revoked', 'Invitation withdrawn'), ('member_added', 'Member added'), ('member_removed', 'Member removed'), ('role_changed', 'Role changed'), ('export', 'Data exported'), ('erasure', 'Contact erased'), ('consent_changed', 'Consent changed'), ('token_rotated', 'Secret link made or replaced'), ('token_revoked', 'Secret link turned off'), ('webhook_rejected', 'Webhook call rejected'), ('settings_changed', 'Settings changed'), ('import', 'Data imported'), ('suppressed', 'Address suppressed'), ('sending_paused', 'Sending paused'), ('sending_resumed', 'Sending resumed')], max_length=32),
+            model_name="auditevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("login", "Signed in"),
+                    ("login_failed", "Sign-in failed"),
+                    ("locked_out", "Sign-in blocked after too many failures"),
+                    ("logout", "Signed out"),
+                    ("password_reset_requested", "Password reset requested"),
+                    ("password_reset_done", "Password reset"),
+                    ("password_changed", "Password changed"),
+                    ("signup", "Account created"),
+                    ("throttled", "Request refused by a rate limit"),
+                    ("member_invited", "Member invited"),
+                    ("invitation_revoked", "Invitation withdrawn"),
+                    ("member_added", "Member added"),
+                    ("member_removed", "Member removed"),
+                    ("role_changed", "Role changed"),
+                    ("export", "Data exported"),
+                    ("erasure", "Contact erased"),
+                    ("consent_changed", "Consent changed"),
+                    ("token_rotated", "Secret link made or replaced"),
+                    ("token_revoked", "Secret link turned off"),
+                    ("webhook_rejected", "Webhook call rejected"),
+                    ("settings_changed", "Settings changed"),
+                    ("import", "Data imported"),
+                    ("suppressed", "Address suppressed"),
+                    ("sending_paused", "Sending paused"),
+                    ("sending_resumed", "Sending resumed"),
+                ],
+                max_length=32,
+            ),
         ),
     ]
