@@ -14,11 +14,16 @@ from collections import deque
 from urllib.parse import urlsplit
 
 import pytest
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, resolve, reverse
 
 from rapport.clients import demo
+from rapport.clients.models import Contact
+from rapport.kinds import Channel
+from rapport.outreach import actions
+from rapport.outreach.models import AskKind
+from rapport.workspaces.models import Workspace
 from tests.outreach.helpers import chromium, chromium_missing, serve
-from tests.workspaces.routes import ACCOUNT, PUBLIC, ROUTES
+from tests.workspaces.routes import PUBLIC, ROUTES
 
 pytestmark = [
     pytest.mark.slow,
@@ -108,7 +113,16 @@ def test_every_staff_page_is_accessible_and_builds_no_token_into_a_url(
     page.goto(site + "/contacts/import/")
     with page.expect_navigation():
         page.click("button[name=examples]")
-    queue = deque(["/today/", urlsplit(page.url).path, *DIRECT])
+    # A client's printed card (QR code): shown after an in-person ask, made
+    # here in each demo workspace; the one of the workspace shown is visited.
+    card = []
+    for workspace in Workspace.objects.filter(slug__in=[demo.DENTAL_SLUG, demo.CONSULTING_SLUG]):
+        contact = Contact.objects.filter(workspace=workspace).first()
+        ask = actions.start_ask(contact, kind=AskKind.REFERRAL, channel=Channel.IN_PERSON)
+        url = reverse("outreach:card", args=[ask.pk])
+        if page.request.get(site + url).status == 200:
+            card.append(url)
+    queue = deque(["/today/", urlsplit(page.url).path, *DIRECT, *card])
     problems, tokens = [], []
     while queue and len(seen) < PAGES_MAX:
         path = queue.popleft()
@@ -130,6 +144,14 @@ def test_every_staff_page_is_accessible_and_builds_no_token_into_a_url(
             parts = urlsplit(href)
             if parts.netloc == urlsplit(site).netloc and not parts.path.startswith("/admin/"):
                 queue.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+    # The time-zone picker's filter (rapport.js): typing narrows and picks.
+    page.goto(site + "/settings/")
+    page.fill("input.tz-filter", "kolkata")
+    assert page.input_value("#id_time_zone") == "Asia/Kolkata"
+    shown = page.eval_on_selector_all(
+        "#id_time_zone option", "options => options.filter(o => !o.hidden).map(o => o.value)"
+    )
+    assert shown == ["Asia/Kolkata"]
     context.close()
 
     assert not problems, "\n".join(problems)
