@@ -112,8 +112,8 @@ def _pages(workspace, owner, texts) -> dict[str, str]:
         "wall": Client().get(reverse("advocacy:wall", args=[workspace.slug])).content.decode(),
         "embed": Client().get(reverse("advocacy:embed", args=[workspace.slug])).content.decode(),
     }
-    # One contact page per vector (the lists above hold every breakout): a
-    # page per payload took ten minutes on a loaded machine and found nothing more.
+    # One contact page per vector, each with another breakout (the lists above
+    # hold them all): a page per payload took ten minutes on a loaded machine.
     for n, contact in enumerate(contacts[:: len(BREAKOUTS)]):
         detail = staff.get(reverse("clients:detail", args=[contact.pk])).content.decode()
         pages[f"contact {n}"] = detail
