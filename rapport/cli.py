@@ -9,12 +9,13 @@ import os
 import sys
 
 # `import` is a Python keyword, so that command's module has another name.
-ALIASES = {"import": "import_csv"}
+ALIASES = {"import": "import_csv", "examples": "load_examples"}
 
 USAGE = """usage: rapport <command> [options]
 
   up [--demo] [--port 8000]      migrate, load the demo when empty, serve web + worker
   import PATH... --workspace S   import CSV files (contacts, purchases, activities, ...)
+  examples [--workspace S]       import examples/csv/, every date moved to read as of today
   agenda --workspace S [--json]  the agenda for a day
   worker                         run background tasks and scheduled jobs
   demo                           create or refresh the demo workspaces

@@ -15,6 +15,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from rapport.mailbox.config import EmailConfigError, email_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -53,7 +55,11 @@ def _local_secret_key() -> str:
 
 SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
 DEBUG = envbool("DEBUG", "false")
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Where clients reach this install: every link in an email, a QR card or a
+# calendar feed starts with it. Unset, it follows the port the server listens
+# on (PORT, which `make run PORT=…` and `rapport up --port` set), so a local
+# run on another port still hands out links that work.
+SITE_URL = (os.environ.get("SITE_URL") or f"http://127.0.0.1:{envint('PORT', '8000')}").rstrip("/")
 # A public server is reached over HTTPS at SITE_URL, through a reverse proxy
 # (Caddy, nginx) that terminates TLS: an https:// SITE_URL turns on everything
 # `check --deploy` asks for (HSTS, secure cookies, the redirect). HTTPS=false
@@ -82,6 +88,7 @@ INSTALLED_APPS = [
     "rapport.agenda",
     "rapport.outreach",
     "rapport.winback",
+    "rapport.mailbox",
     "rapport.dev",
 ]
 
@@ -101,6 +108,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "rapport.workspaces.middleware.WorkspaceMiddleware",
+    # After the session and the workspace: mail sent during a request is
+    # tied to both, so the sender can read it in the development mailbox.
+    "rapport.mailbox.middleware.MailboxMiddleware",
     "rapport.middleware.HtmxMessagesMiddleware",
     # Last: it answers a locked-out sign-in after the login view has run.
     "axes.middleware.AxesMiddleware",
@@ -121,6 +131,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "rapport.workspaces.context_processors.workspace",
                 "rapport.outreach.context_processors.delivery",
+                "rapport.mailbox.context_processors.mailbox",
             ],
         },
     }
@@ -197,13 +208,25 @@ TASKS = {
     }
 }
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
-EMAIL_PORT = envint("EMAIL_PORT", "25")
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
-EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "30")
+# Mail: EMAIL_URL (smtp://user:password@host:587, smtps://…:465) names the
+# server; without one, a development install keeps every message in the
+# development mailbox (rapport.mailbox, read at Settings → Mailbox) instead
+# of failing against a port-25 server that is not there, and a production
+# (HTTPS) install hands mail to the local MTA on 127.0.0.1:25.
+# rapport.mailbox.config says the whole order.
+try:
+    _email = email_settings(os.environ, https=HTTPS)
+except EmailConfigError as error:
+    raise ImproperlyConfigured(str(error)) from None
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+MAILBOX_BACKEND = "rapport.mailbox.backend.MailboxBackend"
+EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT") or envint("EMAIL_TIMEOUT", "30")
 # The sending address, on a domain whose SPF, DKIM and DMARC let the mail
 # server send for it (README, "Email delivery"). Mail to clients shows the
 # workspace's name in front of it; mail to the team shows "Rapport".

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("rapport.outreach.urls")),
     path("", include("rapport.winback.urls")),
     path("", include("rapport.advocacy.urls")),
+    path("", include("rapport.mailbox.urls")),
 ]

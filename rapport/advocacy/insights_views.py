@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 
 from rapport.advocacy import insights
 from rapport.advocacy.testimonial_forms import PeriodForm
+from rapport.workspaces import audit
 from rapport.workspaces.access import export_required, work_required
 
 
@@ -33,6 +34,13 @@ def insights_page(request):
 def insights_csv(request):
     form, (start, end) = _period(request)
     report = insights.build(request.workspace, start, end)
+    audit.record(
+        audit.Kind.EXPORT,
+        workspace=request.workspace,
+        target="insights",
+        detail={"what": "insights CSV", "from": str(start), "to": str(end)},
+        request=request,
+    )
     response = HttpResponse(insights.to_csv(report), content_type="text/csv; charset=utf-8")
     name = f"rapport-insights-{request.workspace.slug}-{start}-{end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -16,7 +16,8 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-from rapport.clients import imports
+from rapport.clients import examples, imports
+from rapport.lib import csvimport
 from rapport.workspaces import audit
 from rapport.workspaces.access import import_required
 
@@ -70,6 +71,15 @@ def _read_batch(folder: Path) -> list[tuple[str, bytes]]:
 
 @import_required
 def import_upload(request):
+    if request.method == "POST" and "examples" in request.POST:
+        # The example files, dated from today (rapport.clients.examples), to
+        # the same preview as an upload: nothing is written before Import.
+        batch = secrets.token_hex(16)
+        folder = _batch_dir(request.workspace, batch)
+        folder.mkdir(parents=True)
+        for name, data in examples.files(request.workspace.today()):
+            (folder / name).write_bytes(data)
+        return redirect("clients:import_preview", batch=batch)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         batch = secrets.token_hex(16)
@@ -125,7 +135,12 @@ def import_preview(request, batch):
         {
             "file": p,
             "columns": p.header,
-            "rows": [[row.values.get(col) for col in p.header] for row in p.rows[:PREVIEW_ROWS]],
+            # As they will be stored, written for people ("family, hygiene",
+            # "yes"), not as Python would print them.
+            "rows": [
+                [csvimport.display(row.values.get(col)) for col in p.header]
+                for row in p.rows[:PREVIEW_ROWS]
+            ],
         }
         for p in parsed
     ]

@@ -67,6 +67,13 @@ class ParsedFile:
     header: list[str] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    # How the file was read, for the preview to say (detected, see parse()).
+    encoding: str = ""
+    delimiter: str = ","
+
+    @property
+    def read_as(self) -> str:
+        return f"{DELIMITER_NAMES.get(self.delimiter, self.delimiter)}, {self.encoding}"
 
     @property
     def ok(self) -> bool:
@@ -157,9 +164,6 @@ def email(value: str) -> str:
     return value.lower()
 
 
-# -- reading -------------------------------------------------------------
-
-
 def detect_kind(name: str, header: list[str], kinds: dict[str, Kind]) -> Kind | None:
     """By file name first ("purchases-2026.csv"), else by the header."""
     stem = PurePath(name).stem.lower()
@@ -171,33 +175,141 @@ def detect_kind(name: str, header: list[str], kinds: dict[str, Kind]) -> Kind | 
     return matches[0] if len(matches) == 1 else None
 
 
+# -- reading -------------------------------------------------------------
+
+# What spreadsheets write when asked for CSV: Excel in a locale whose decimal
+# mark is a comma writes semicolons; "Text (tab delimited)" writes tabs.
+DELIMITERS = (",", ";", "\t")
+DELIMITER_NAMES = {",": "comma-separated", ";": "semicolon-separated", "\t": "tab-separated"}
+# Encodings, in the order tried. UTF-8 is strict enough that a Windows-1252
+# file (Excel's "CSV" on Windows: é is one byte, 0xE9) almost never passes
+# for it, so trying UTF-8 first and Windows-1252 second is safe.
+ENCODINGS = (("utf-8", "UTF-8"), ("cp1252", "Windows-1252"))
+SNIFF_LINES = 50
+
+
+class Unreadable(ValueError):
+    """The file cannot be decoded; the message names the problem."""
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text of a file and the name of its encoding: UTF-8 with or
+    without a byte-order mark, UTF-16 with one (Excel's "Unicode text"),
+    else Windows-1252."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8"), "UTF-8 with BOM"
+        except UnicodeDecodeError as error:
+            raise Unreadable(
+                f"starts as UTF-8 but byte {error.start + 3} is not UTF-8; "
+                "save it again as CSV UTF-8"
+            ) from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError:
+            raise Unreadable("starts as UTF-16 but is not; save it as CSV UTF-8") from None
+    if b"\x00" in data[:4096]:
+        raise Unreadable("holds NUL bytes: it is not a text file (an .xlsx saved as .csv?)")
+    first_error = None
+    for codec, label in ENCODINGS:
+        try:
+            return data.decode(codec), label
+        except UnicodeDecodeError as error:
+            first_error = first_error or error
+    raise Unreadable(
+        f"is neither UTF-8 nor Windows-1252 (byte {first_error.start} cannot be read); "
+        "save it as CSV UTF-8"
+    )
+
+
+def sniff_delimiter(text: str) -> str:
+    """Comma, semicolon or tab: the one that splits the header into the most
+    columns while the first rows have that many cells too. Quoted cells are
+    respected (a comma inside "Smith, Jo" does not count)."""
+    sample = text.splitlines()[:SNIFF_LINES]
+    best, best_score = ",", (0, 0)
+    for delimiter in DELIMITERS:
+        try:
+            rows = [r for r in csv.reader(sample, delimiter=delimiter) if any(c.strip() for c in r)]
+        except csv.Error:
+            continue
+        if not rows:
+            continue
+        width = len(rows[0])
+        if width < 2:
+            continue
+        consistent = sum(1 for r in rows[1:] if len(r) == width)
+        # Rows that agree with the header first, then the widest header.
+        score = (consistent, width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _delimiter_hint(header: list[str]) -> str:
+    """When the header is one column holding separators Rapport does not
+    read, say which (a pipe, say), rather than "unknown column 'a|b|c'"."""
+    if len(header) != 1:
+        return ""
+    for mark, label in (("|", "a vertical bar (|)"), (":", "a colon")):
+        if header[0].count(mark) >= 1:
+            return (
+                f"the columns seem to be separated by {label}; Rapport reads files "
+                "separated by commas, semicolons or tabs"
+            )
+    return ""
+
+
+def display(value) -> str:
+    """A parsed value as it will be stored, for people to read: lists
+    joined, true/false as yes/no, dates in ISO form, nothing as nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(display(v) for v in value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
 def parse(
     data: bytes | str, name: str, kinds: dict[str, Kind], kind: Kind | None = None
 ) -> ParsedFile:
-    """Validate a whole file; never raises for bad content, reports instead."""
+    """Validate a whole file; never raises for bad content, reports instead.
+    The encoding and the delimiter are detected (decode, sniff_delimiter)."""
+    encoding = "text"
     if isinstance(data, bytes):
         try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
+            data, encoding = decode(data)
+        except Unreadable as error:
             result = ParsedFile(name, kind)
-            result.error(0, f"is not UTF-8 (byte {error.start}); save it as CSV UTF-8")
+            result.error(0, str(error))
             return result
     elif data.startswith("\ufeff"):
         data = data[1:]
-    reader = csv.reader(io.StringIO(data, newline=""))
+    delimiter = sniff_delimiter(data)
+    reader = csv.reader(io.StringIO(data, newline=""), delimiter=delimiter)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
-        result = ParsedFile(name, kind)
+        result = ParsedFile(name, kind, encoding=encoding, delimiter=delimiter)
         result.error(0, "is empty: a header row is required")
         return result
     except csv.Error as error:
-        result = ParsedFile(name, kind)
+        result = ParsedFile(name, kind, encoding=encoding, delimiter=delimiter)
         result.error(1, f"cannot be read as CSV: {error}")
         return result
 
+    hint = _delimiter_hint(header)
+    if hint:
+        result = ParsedFile(name, kind, header, encoding=encoding, delimiter=delimiter)
+        result.error(1, hint)
+        return result
     kind = kind or detect_kind(name, header, kinds)
-    result = ParsedFile(name, kind, header)
+    result = ParsedFile(name, kind, header, encoding=encoding, delimiter=delimiter)
     if kind is None:
         result.error(
             1,

@@ -30,6 +30,7 @@ from rapport.outreach.models import (
     address_hash,
     normalize_address,
 )
+from rapport.workspaces import audit
 
 # The exact words shown next to each consent box on the testimonial page;
 # the consent record keeps them verbatim, with the time.
@@ -315,19 +316,29 @@ def answer_fixed(ask: Ask, *, fixed: bool, words: str) -> None:
 # -- unsubscribe, suppression, erasure -----------------------------------
 
 
-def suppress(workspace, channel: str, address: str, reason: str) -> Suppression:
+def suppress(workspace, channel: str, address: str, reason: str, *, request=None) -> Suppression:
     """Add an address to the suppression list and withdraw the matching
     contacts' consent, at once, with a consent record each; queued messages
     to it will not go out. The address is compared in its one normal form
-    (a phone number as E.164), however it was typed or sent."""
+    (a phone number as E.164), however it was typed or sent. A new entry is
+    written to the security log (by whom, when `request` is given)."""
     key = normalize_address(channel, address, workspace.phone_region)
     with changing():
-        suppression, _ = Suppression.objects.get_or_create(
+        suppression, created = Suppression.objects.get_or_create(
             workspace=workspace,
             channel=channel,
             address_hash=address_hash(channel, key),
             defaults={"address": key, "reason": reason},
         )
+        if created:
+            # The entry's id, never the address: the log outlives an erasure.
+            audit.record(
+                audit.Kind.SUPPRESSED,
+                workspace=workspace,
+                target=audit.target(suppression),
+                detail={"channel": channel, "reason": reason},
+                request=request,
+            )
         for contact in _contacts_at(workspace, channel, key):
             if getattr(contact, f"{channel}_ok"):
                 label = Suppression.Reason(reason).label if reason in Suppression.Reason else reason
@@ -540,6 +551,12 @@ def pause_sending(workspace, channel: str, reason: str, message=None):
             )
     except IntegrityError:
         return None  # already paused (by another worker a moment ago, perhaps)
+    audit.record(
+        audit.Kind.SENDING_PAUSED,
+        workspace=workspace,
+        target=audit.target(pause),
+        detail={"channel": channel, "message": getattr(message, "pk", None)},
+    )
     what = "Emails" if channel == "email" else "Texts"
     link = compose.absolute("/outbox/")
     for email in _workspace_owner_emails(workspace):
@@ -576,6 +593,7 @@ def resume_sending(workspace, channel: str, by=None) -> int:
                 idempotency_key__startswith=f"pause:{pause.pk}:",
                 status=OutboundMessage.Status.QUEUED,
             ).update(status=OutboundMessage.Status.CANCELLED)
+        lifted = list(active.values_list("pk", flat=True))
         active.update(lifted_at=now, lifted_by=by)
         requeued = OutboundMessage.objects.filter(
             workspace=workspace,
@@ -589,6 +607,14 @@ def resume_sending(workspace, channel: str, by=None) -> int:
             attempts=0,
             next_attempt_at=now,
         )
+        for pk in lifted:
+            audit.record(
+                audit.Kind.SENDING_RESUMED,
+                workspace=workspace,
+                actor=by,
+                target=f"deliverypause:{pk}",
+                detail={"channel": channel, "requeued": requeued},
+            )
     from rapport.outreach.tasks import deliver_due
 
     transaction.on_commit(deliver_due.enqueue)

@@ -32,6 +32,7 @@ from rapport.outreach.forms import (
 )
 from rapport.outreach.models import Ask, OutboundMessage, Suppression, WebhookEvent
 from rapport.outreach.tokens import hash_token
+from rapport.workspaces import audit
 from rapport.workspaces.models import Workspace
 
 log = logging.getLogger(__name__)
@@ -352,6 +353,15 @@ def _hook(view):
                 workspace.slug,
                 rejected.status,
                 rejected.reason,
+            )
+            # After the rollback, so the event survives it. Capped per
+            # client (audit.NOISY): anyone can post to a webhook.
+            audit.record(
+                audit.Kind.WEBHOOK_REJECTED,
+                workspace=workspace,
+                target=f"webhook:{view.__name__}",
+                detail={"status": rejected.status, "reason": rejected.reason[:120]},
+                request=request,
             )
             return _answer(rejected.status, rejected.reason)
 

@@ -228,12 +228,12 @@ def delivery_settings(request):
             from rapport.outreach.models import Suppression
 
             data = form.cleaned_data
-            suppress(request.workspace, data["channel"], data["address"], Suppression.Reason.MANUAL)
-            audit.record(
-                audit.Kind.SETTINGS_CHANGED,
-                workspace=request.workspace,
-                target="settings:suppression",
-                detail={"channel": data["channel"], "added": "manual suppression"},
+            # Recorded as a suppression in the security log, by this person.
+            suppress(
+                request.workspace,
+                data["channel"],
+                data["address"],
+                Suppression.Reason.MANUAL,
                 request=request,
             )
             messages.success(request, f"{data['address']} will get no automated message.")

@@ -16,6 +16,7 @@ from rapport.outreach.models import Outcome
 from rapport.winback import actions, report
 from rapport.winback.forms import FixForm, NotFixedForm, ReactivationForm, ResolveForm
 from rapport.winback.recovery import Step
+from rapport.workspaces import audit
 from rapport.workspaces.access import get_in_workspace, work_form_required, work_required
 
 PAGE_SIZE = 50
@@ -64,6 +65,13 @@ def export(request):
     found = report.read(workspace, show=show, sort=sort)
     rows = list(found.rows)
     report.fill_contacts(workspace, rows)
+    audit.record(
+        audit.Kind.EXPORT,
+        workspace=workspace,
+        target="winback",
+        detail={"what": "win-back CSV", "show": show, "rows": len(rows)},
+        request=request,
+    )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     # The slug is [a-z0-9-] only: safe in the header as it is.
     filename = f"winback-{workspace.slug}-{show}-{found.on.isoformat()}.csv"

@@ -18,7 +18,53 @@ from rapport.workspaces.models import (
 User = get_user_model()
 
 TIME_ZONES = sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
-TIME_ZONE_CHOICES = [(tz, tz.replace("_", " ")) for tz in TIME_ZONES]
+# The regions of the IANA database, each an <optgroup> of the picker; the
+# old aliases (US/Eastern, GB, EST5EDT, Etc/GMT+5) go last, under "Other".
+TIME_ZONE_REGIONS = (
+    "Africa",
+    "America",
+    "Antarctica",
+    "Arctic",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+)
+
+
+def _zone_label(zone: str) -> str:
+    return zone.split("/", 1)[-1].replace("/", " / ").replace("_", " ")
+
+
+def time_zone_choices() -> list:
+    """Grouped by region, sorted by place within it: "Europe" → "London"."""
+    groups: dict[str, list] = {region: [] for region in TIME_ZONE_REGIONS}
+    other = []
+    for zone in TIME_ZONES:
+        region = zone.split("/", 1)[0]
+        if region in groups and "/" in zone:
+            groups[region].append((zone, _zone_label(zone)))
+        elif zone != "UTC":
+            other.append((zone, zone.replace("_", " ")))
+    return [
+        ("Universal", [("UTC", "UTC")]),
+        *[(region, sorted(zones, key=lambda c: c[1])) for region, zones in groups.items()],
+        ("Other", other),
+    ]
+
+
+TIME_ZONE_CHOICES = time_zone_choices()
+
+
+class TimeZoneSelect(forms.Select):
+    """A <select> grouped by region — it works without JavaScript, and a
+    browser's select jumps to what one types — plus a filter box, shown by
+    rapport.js only, that narrows the list to the zones matching the words
+    typed ("york", "buenos", "kolkata")."""
+
+    template_name = "workspaces/widgets/time_zone.html"
 
 
 def unique_slug(name: str) -> str:
@@ -31,7 +77,7 @@ def unique_slug(name: str) -> str:
 
 class WorkspaceFields(forms.Form):
     workspace_name = forms.CharField(label="Business name", max_length=120)
-    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="UTC")
+    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="UTC", widget=TimeZoneSelect)
 
 
 class SignupForm(WorkspaceFields):
@@ -84,7 +130,7 @@ class LoginForm(AuthenticationForm):
 class WorkspaceSettingsForm(forms.ModelForm):
     """The workspace's own rules: threshold, cooldowns, windows, touch plan."""
 
-    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES)
+    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, widget=TimeZoneSelect)
     phone_region = forms.ChoiceField(
         label="Phone numbers are in",
         required=False,

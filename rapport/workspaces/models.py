@@ -339,6 +339,9 @@ class AuditKind(models.TextChoices):
     WEBHOOK_REJECTED = "webhook_rejected", "Webhook call rejected"
     SETTINGS_CHANGED = "settings_changed", "Settings changed"
     IMPORT = "import", "Data imported"
+    SUPPRESSED = "suppressed", "Address suppressed"
+    SENDING_PAUSED = "sending_paused", "Sending paused"
+    SENDING_RESUMED = "sending_resumed", "Sending resumed"
 
 
 class AuditEvent(models.Model):

@@ -217,6 +217,18 @@ def seeded(acme, alice, bob, bright, today):
     namesake = factories.contact(
         bright, first_name="Zelda", last_name="Quartermaine", email=EMAIL, notes=f"{NAME} too"
     )
+    # The development mailbox keeps messages as sent: one to her, as it
+    # would be kept when no mail server is set.
+    from django.core.mail import EmailMessage
+
+    from rapport.mailbox.backend import MailboxBackend
+
+    MailboxBackend().send_messages(
+        [EmailMessage(f"For {NAME}", f"Dear {NAME}", f"{NAME} <x@example.com>", [EMAIL])]
+    )
+    from rapport.mailbox.models import Message
+
+    Message.objects.update(workspace=acme, message_id=f"<{NAME}@example.com>", html=NAME)
     return zelda, namesake
 
 

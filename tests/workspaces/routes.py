@@ -66,6 +66,10 @@ ROUTES = {
         **_case("workspaces:invitation_revoke"),
     },
     "workspaces:security_log": {"GET": C.AUDIT, "POST": None},
+    # The development mailbox: the workspace's mail for owners; the mail this
+    # browser caused (a sign-up link) for anyone, ids kept in its session.
+    "mailbox:workspace": {"GET": C.AUDIT, "POST": None},
+    "mailbox:sent_here": {"GET": PUBLIC, "POST": None},
     # -- the agenda --------------------------------------------------------
     "agenda:today": {"GET": C.READ, "POST": None},
     "outreach:item_outcome": {"GET": C.WORK, "POST": C.WORK, **_case("outreach:item_outcome")},

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 GETS = sorted(name for name, entry in ROUTES.items() if entry["GET"])
 # A read that discloses personal data is itself a security event: its only
 # write is one row appended to the security log per request.
-AUDITED_READS = {"outreach:export"}
+AUDITED_READS = {"outreach:export", "advocacy:insights_csv", "winback:export"}
 # Click counters: a click through a link is the fact itself (DESIGN: "/r/<code>
 # counts the click atomically"); each GET appends a click and changes nothing else.
 COUNTED_CLICKS = {

@@ -49,6 +49,27 @@ def web_server(address: str, workers: int = 2, *, access_log: bool = True, env=N
     return subprocess.Popen(command, env=env, **popen)
 
 
+def site_url(host: str, port: int) -> str:
+    """The SITE_URL a local `rapport up` means when none is set: the address
+    it listens on, with a wildcard host written as the loopback one."""
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def child_environment(host: str, port: int, environ=None) -> dict[str, str]:
+    """The environment of the web server and the worker: SITE_URL follows
+    --port unless the operator set it (the worker writes the emails, so it
+    must agree with the web server on where links point)."""
+    env = dict(os.environ if environ is None else environ)
+    if not env.get("SITE_URL"):
+        env["SITE_URL"] = site_url(host, port)
+    env["PORT"] = str(port)
+    return env
+
+
 class Command(BaseCommand):
     help = (
         "Migrate, load the demo when the database is empty, then serve the web app and the worker."
@@ -63,6 +84,9 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2, help="web worker processes")
 
     def handle(self, *args, **options):
+        env = child_environment(options["host"], options["port"])
+        # This process too: the demo it may load must write the same links.
+        settings.SITE_URL = env["SITE_URL"].rstrip("/")
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
@@ -71,8 +95,8 @@ class Command(BaseCommand):
             call_command("demo")
         address = f"{options['host']}:{options['port']}"
         processes = [
-            web_server(address, options["workers"]),
-            subprocess.Popen([sys.executable, "-m", "rapport.cli", "worker"]),
+            web_server(address, options["workers"], env=env),
+            subprocess.Popen([sys.executable, "-m", "rapport.cli", "worker"], env=env),
         ]
         self.stdout.write(
             self.style.SUCCESS(f"Rapport is running at http://{address}/ (Ctrl+C to stop)")
