@@ -10,7 +10,9 @@ that point at the physical line of the file where the record starts.
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
@@ -171,33 +173,66 @@ def detect_kind(name: str, header: list[str], kinds: dict[str, Kind]) -> Kind | 
     return matches[0] if len(matches) == 1 else None
 
 
-def parse(
-    data: bytes | str, name: str, kinds: dict[str, Kind], kind: Kind | None = None
-) -> ParsedFile:
-    """Validate a whole file; never raises for bad content, reports instead."""
-    if isinstance(data, bytes):
+Source = "bytes | str | os.PathLike"  # content (bytes, str) or a path to the file
+
+
+def _is_path(source) -> bool:
+    return isinstance(source, os.PathLike)
+
+
+def count_lines(source) -> int:
+    """Lines in the file, less its header: the total a progress bar counts
+    toward. Read in binary blocks, so it costs a fraction of a parse."""
+    if _is_path(source):
+        lines = 0
+        with open(source, "rb") as handle:
+            while block := handle.read(1 << 20):
+                lines += block.count(b"\n")
+        return max(lines - 1, 0)
+    newline = b"\n" if isinstance(source, bytes) else "\n"
+    return max(source.count(newline) - 1, 0)
+
+
+@contextmanager
+def _open_text(source, name: str, result: "ParsedFile"):
+    """The file as text, for the csv reader: a path is read as it goes (the
+    file is never all in memory); content already in memory is wrapped."""
+    if _is_path(source):
+        with open(source, encoding="utf-8-sig", newline="") as handle:
+            yield handle
+        return
+    if isinstance(source, bytes):
         try:
-            data = data.decode("utf-8-sig")
+            source = source.decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            result = ParsedFile(name, kind)
             result.error(0, f"is not UTF-8 (byte {error.start}); save it as CSV UTF-8")
-            return result
-    elif data.startswith("\ufeff"):
-        data = data[1:]
-    reader = csv.reader(io.StringIO(data, newline=""))
+            yield None
+            return
+    elif source.startswith("\ufeff"):
+        source = source[1:]
+    yield io.StringIO(source, newline="")
+
+
+def read_header(source, name: str, kinds: dict[str, Kind], kind: Kind | None = None) -> ParsedFile:
+    """The header's checks only (kind, unknown, repeated and missing columns):
+    the rows are read by `iter_rows`, as they stream."""
+    result = ParsedFile(name, kind)
     try:
-        header = [h.strip().lower() for h in next(reader)]
+        with _open_text(source, name, result) as handle:
+            if handle is None:
+                return result
+            header = [h.strip().lower() for h in next(csv.reader(handle))]
     except StopIteration:
-        result = ParsedFile(name, kind)
         result.error(0, "is empty: a header row is required")
         return result
     except csv.Error as error:
-        result = ParsedFile(name, kind)
         result.error(1, f"cannot be read as CSV: {error}")
         return result
-
+    except UnicodeDecodeError:
+        result.error(1, "is not UTF-8 (line 1); save it as CSV UTF-8")
+        return result
     kind = kind or detect_kind(name, header, kinds)
-    result = ParsedFile(name, kind, header)
+    result.kind, result.header = kind, header
     if kind is None:
         result.error(
             1,
@@ -218,33 +253,66 @@ def parse(
     for required in kind.required:
         if required not in header:
             result.error(1, f"required column {required!r} is missing")
-    if result.errors:
-        return result
+    return result
 
-    line = 1
-    try:
-        for cells in reader:
-            start = line + 1
-            line = reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue  # blank lines are not rows
-            if len(cells) != len(header):
-                result.error(start, f"has {len(cells)} cells, the header has {len(header)}")
-                continue
-            values = {}
-            for column_name, raw in zip(header, cells, strict=True):
-                column = columns[column_name]
-                raw = raw.strip()
-                if not raw:
-                    if column.required:
-                        result.error(start, "is required", column_name)
-                    values[column_name] = None
+
+def iter_rows(source, result: ParsedFile, *, keep_bad: bool = False) -> Iterator[Row]:
+    """Stream the rows of a file whose header passed `read_header`.
+
+    Every cell error is added to `result` with its line; a row with an
+    error is not yielded (unless keep_bad), so that what follows sees only
+    typed rows. Only one row is in memory at a time.
+    """
+    if result.kind is None or result.errors:
+        return
+    columns = {c.name: c for c in result.kind.columns}
+    header = result.header
+    plan = [(name, columns[name].parse, columns[name].required) for name in header]
+    width = len(header)
+    with _open_text(source, result.name, result) as handle:
+        if handle is None:
+            return
+        reader = csv.reader(handle)
+        line = 1
+        try:
+            next(reader)  # the header, checked already
+            for cells in reader:
+                start = line + 1
+                line = reader.line_num
+                # Blank lines are not rows (the first cell says so for most rows).
+                if not cells or (not cells[0].strip() and not any(c.strip() for c in cells)):
                     continue
-                try:
-                    values[column_name] = column.parse(raw)
-                except ValueError as error:
-                    result.error(start, str(error), column_name)
-            result.rows.append(Row(start, values))
-    except csv.Error as error:
-        result.error(line + 1, f"cannot be read as CSV: {error}")
+                if len(cells) != width:
+                    result.error(start, f"has {len(cells)} cells, the header has {width}")
+                    continue
+                values = {}
+                ok = True
+                for (column_name, parse_cell, required), raw in zip(plan, cells, strict=True):
+                    raw = raw.strip()
+                    if not raw:
+                        if required:
+                            result.error(start, "is required", column_name)
+                            ok = False
+                        values[column_name] = None
+                        continue
+                    try:
+                        values[column_name] = parse_cell(raw)
+                    except ValueError as error:
+                        result.error(start, str(error), column_name)
+                        ok = False
+                if ok or keep_bad:
+                    yield Row(start, values)
+        except csv.Error as error:
+            result.error(line + 1, f"cannot be read as CSV: {error}")
+        except UnicodeDecodeError:
+            result.error(line + 1, f"is not UTF-8 (line {line + 1}); save it as CSV UTF-8")
+
+
+def parse(
+    data: bytes | str, name: str, kinds: dict[str, Kind], kind: Kind | None = None
+) -> ParsedFile:
+    """Validate a whole file into memory; never raises for bad content,
+    reports instead. (Large files: read_header + iter_rows.)"""
+    result = read_header(data, name, kinds, kind)
+    result.rows = list(iter_rows(data, result, keep_bad=True))
     return result
