@@ -9,13 +9,15 @@ BENCHES = {
     "lapse": "rapport.winback.bench",
     "feed": "rapport.dev.bench_feed",
     "redirect": "rapport.dev.bench_redirect",
+    "import": "rapport.dev.bench_import",
 }
 
 
 class Command(BaseCommand):
     help = (
         "Benchmarks: `rapport bench agenda --contacts N`, `rapport bench lapse --cdnow --json`, "
-        "`rapport bench feed|redirect --requests N --rate R --json`."
+        "`rapport bench feed|redirect --requests N --rate R --json`, "
+        "`rapport bench import --contacts N --purchases M --json`."
     )
 
     def add_arguments(self, parser):
