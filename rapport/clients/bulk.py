@@ -104,6 +104,10 @@ class Staging:
         self.cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
         self.cursor.execute(f"CREATE TEMPORARY TABLE {self.table} ({definition})")
         self.copy_context = self.copy = None
+        # Without COPY on PostgreSQL, the rows wait for finish(): another
+        # table's COPY may be running on the connection, and nothing else
+        # may be sent while it does.
+        self.deferred = not copy and not _sqlite()
         if copy and not _sqlite():
             self.copy_context = self.cursor.cursor.copy(
                 f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN"
@@ -120,7 +124,7 @@ class Staging:
             for i, adapt in self.adapters:
                 row[i] = adapt(row[i])
         self.batch.append(tuple(row))
-        if len(self.batch) >= BATCH:
+        if len(self.batch) >= BATCH and not self.deferred:
             self._flush()
 
     def _flush(self) -> None:
@@ -137,9 +141,11 @@ class Staging:
         if self.copy_context is not None:
             self.copy_context.__exit__(None, None, None)
             self.copy_context = self.copy = None
+        self.deferred = False
         self._flush()
 
     def drop(self) -> None:
+        self.batch = []  # nothing more to write into a table about to go
         self.finish()
         self.cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
         self.cursor.close()

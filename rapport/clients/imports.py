@@ -243,7 +243,7 @@ def check(
         if file.parsed.errors:
             file.drop_staging()
         else:
-            for staging in (file.staging, file.tags):
+            for staging in (file.staging, file.tags):  # the COPY ends first
                 if staging is not None:
                     staging.finish()
     return checked
@@ -253,11 +253,11 @@ def _check_contacts(workspace, file, known, details, stage, progress, preview_ro
     parsed = file.parsed
     header = set(parsed.header)
     if stage:
-        file.staging = bulk.Staging("contacts", bulk.CONTACT_STAGING, bulk.CONTACT_EXTRA)
         if "tags" in header:
-            # PostgreSQL runs one COPY at a time on a connection: the tags go
-            # in by executemany beside the contacts' COPY.
+            # PostgreSQL runs one COPY at a time on a connection: the tags
+            # wait for the contacts' COPY to end (created first, for the same reason).
             file.tags = bulk.Staging("contact_tags", bulk.TAG_STAGING, copy=False)
+        file.staging = bulk.Staging("contacts", bulk.CONTACT_STAGING, bulk.CONTACT_EXTRA)
     seen: dict[str, int] = {}
     references = []  # (line, referrer): checked once every id of the file is known
     region = workspace.phone_region

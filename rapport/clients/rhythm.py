@@ -109,8 +109,8 @@ def update(workspace, contact_ids=None, *, scope_table: str | None = None) -> in
             WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2 GROUP BY contact_id
         ), medians AS (
             -- s / 2 rounded half to even, in integers (NumPy's rint)
-            SELECT contact_id, CASE WHEN k = 1 THEN s WHEN s % 2 = 0 THEN s / 2
-                                    WHEN (s / 2) % 2 = 0 THEN s / 2 ELSE s / 2 + 1 END AS rhythm
+            SELECT contact_id, CASE WHEN k = 1 THEN s WHEN s %% 2 = 0 THEN s / 2
+                                    WHEN (s / 2) %% 2 = 0 THEN s / 2 ELSE s / 2 + 1 END AS rhythm
             FROM middle
         ), spend AS (
             SELECT contact_id, CAST(ROUND(AVG(amount), 2) AS DOUBLE PRECISION) AS typical,
