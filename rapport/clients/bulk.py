@@ -108,6 +108,7 @@ class Staging:
         # table's COPY may be running on the connection, and nothing else
         # may be sent while it does.
         self.deferred = not copy and not _sqlite()
+        self.finished = False
         if copy and not _sqlite():
             self.copy_context = self.cursor.cursor.copy(
                 f"COPY {self.table} ({', '.join(self.columns)}) FROM STDIN"
@@ -136,17 +137,24 @@ class Staging:
             )
             self.batch = []
 
-    def finish(self) -> None:
+    def finish(self, analyze: bool = True) -> None:
         """Everything staged; the table can be read."""
+        if self.finished:
+            return
+        self.finished = True
         if self.copy_context is not None:
             self.copy_context.__exit__(None, None, None)
             self.copy_context = self.copy = None
         self.deferred = False
         self._flush()
+        if analyze and not _sqlite() and self.rows:
+            # A temporary table is never analysed by autovacuum: without this
+            # the INSERT … SELECT is planned for a guess at its size.
+            self.cursor.execute(f"ANALYZE {self.table}")
 
     def drop(self) -> None:
         self.batch = []  # nothing more to write into a table about to go
-        self.finish()
+        self.finish(analyze=False)
         self.cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
         self.cursor.close()
 
@@ -564,11 +572,11 @@ def promote_touched(workspace) -> list[tuple[int, str, str, str]]:
     return changes
 
 
-def analyze(models) -> None:
+def analyze(models, temporary=()) -> None:
     """Fresh planner statistics for the tables a bulk load changed: without
     them PostgreSQL plans the next aggregate over a million new rows as if
     the table were empty (a nested loop that ran for minutes)."""
-    tables = sorted({m._meta.db_table for m in models})
+    tables = sorted({m._meta.db_table for m in models}) + list(temporary)
     with connection.cursor() as cursor:
         if _sqlite():
             # A sample is enough for the planner, and keeps ANALYZE to

@@ -402,7 +402,7 @@ def import_files(
 ) -> list[FileReport]:
     """Validate every file (streamed), then write each valid one
     all-or-nothing through the bulk path; then the derived facts, set-based;
-    ANALYZE; and the one agenda refresh (clients.signals.facts_changed).
+    ANALYZE, the derived facts, and the one agenda refresh (clients.signals.facts_changed).
 
     A file is its content (bytes or str) or a path: a path is read as it
     goes, twice at most, never whole into memory."""
@@ -451,14 +451,19 @@ def _write_bulk(workspace, file: CheckedFile, report: FileReport) -> None:
 
 
 def _derive(workspace, progress) -> None:
-    """Derived facts for every touched contact, as statements over the set;
-    then fresh statistics, then the one agenda refresh (when the change
+    """Fresh statistics, then the derived facts for every touched contact as
+    statements over the set, then the one agenda refresh (as the change
     ends)."""
     from rapport.clients import rhythm
     from rapport.clients.signals import promoted
 
     touched = bulk.touched_count()
     with actions.changing():
+        # Statistics first: the derived facts' own statements are planned on
+        # them (and the touched set, a temporary table, is never analysed by
+        # PostgreSQL's autovacuum).
+        progress.phase("analyze")
+        bulk.analyze(TOUCHED_MODELS, temporary=[bulk.TOUCHED])
         progress.phase("derive: ladder promotions", touched)
         changes = bulk.promote_touched(workspace)
         for start in range(0, len(changes), PROMOTED_CHUNK):
@@ -467,8 +472,6 @@ def _derive(workspace, progress) -> None:
         progress.phase("derive: rhythms and usual spend", touched)
         rhythm.update(workspace, scope_table=bulk.TOUCHED)
         progress.advance(touched)
-        progress.phase("analyze")
-        bulk.analyze(TOUCHED_MODELS)
         progress.phase("refresh agenda")
         # The agenda listens for this and refreshes once, as the change ends.
         actions.facts_changed(workspace)
