@@ -165,6 +165,26 @@ def execute(sql: str, params=()) -> int:
         return cursor.rowcount
 
 
+def begin() -> str | None:
+    """Before staging on SQLite: temporary tables (and the sorts of a large
+    INSERT … SELECT) go to a temporary file instead of memory, so a million
+    staged rows do not count against the process's memory. Returns the
+    setting to restore. (Changing it drops the connection's temporary
+    tables: none of ours exist yet.)"""
+    if not _sqlite() or connection.in_atomic_block:
+        return None  # (SQLite refuses the change inside a transaction)
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA temp_store")
+        before = cursor.fetchone()[0]
+        cursor.execute("PRAGMA temp_store = FILE")
+    return str(before)
+
+
+def end(before: str | None) -> None:
+    if before is not None and before.isdigit():
+        execute(f"PRAGMA temp_store = {int(before)}")
+
+
 def start_touched() -> None:
     """The set of contacts this import touched, for the derived facts."""
     execute(f"DROP TABLE IF EXISTS {TOUCHED}")
@@ -576,9 +596,11 @@ def analyze(models, temporary=()) -> None:
     """Fresh planner statistics for the tables a bulk load changed: without
     them PostgreSQL plans the next aggregate over a million new rows as if
     the table were empty (a nested loop that ran for minutes)."""
-    tables = sorted({m._meta.db_table for m in models}) + list(temporary)
+    tables = sorted({m._meta.db_table for m in models})
     with connection.cursor() as cursor:
         if _sqlite():
+            # (Not the temporary tables: their statistics would go to a
+            # temp.sqlite_stat1 that hides the main one from plain queries.)
             # A sample is enough for the planner, and keeps ANALYZE to
             # milliseconds on a large table (SQLite ≥ 3.32).
             cursor.execute("PRAGMA analysis_limit = 1000")
@@ -586,4 +608,4 @@ def analyze(models, temporary=()) -> None:
                 cursor.execute(f"ANALYZE {table}")
             cursor.execute("PRAGMA analysis_limit = 0")
         else:
-            cursor.execute(f"ANALYZE {', '.join(tables)}")
+            cursor.execute(f"ANALYZE {', '.join(tables + list(temporary))}")

@@ -407,9 +407,11 @@ def import_files(
     A file is its content (bytes or str) or a path: a path is read as it
     goes, twice at most, never whole into memory."""
     progress = _as_progress(progress)
-    checked = check(workspace, files, stage=not dry_run, progress=progress)
+    temp_store = bulk.begin() if not dry_run else None
+    checked = []
     reports = []
     try:
+        checked = check(workspace, files, stage=not dry_run, progress=progress)
         if not dry_run:
             bulk.start_touched()
         for file in checked:
@@ -436,6 +438,7 @@ def import_files(
             file.drop_staging()
         if not dry_run:
             bulk.drop_touched()
+            bulk.end(temp_store)
     progress.phase("done")
     return reports
 

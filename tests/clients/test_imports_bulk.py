@@ -185,7 +185,7 @@ def test_the_import_refreshes_the_planner_statistics(acme):
             cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
             assert cursor.fetchone()[0] == Purchase.objects.count()
         else:
-            cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s", [table])
+            cursor.execute("SELECT stat FROM main.sqlite_stat1 WHERE tbl = %s", [table])
             stats = [row[0] for row in cursor.fetchall()]
             assert stats and all(stat.split()[0].isdigit() for stat in stats)
 
