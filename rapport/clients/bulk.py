@@ -297,11 +297,10 @@ def write_contacts(
     )
     s, ws, now, today = staging.table, workspace.pk, now_param(), date_param(workspace.today())
     execute(f"CREATE INDEX {s}_external_id ON {s} (external_id)")
-    execute(
-        f"UPDATE {s} SET contact_id = (SELECT c.id FROM {contact} c "
-        f"WHERE c.workspace_id = %s AND c.external_id = {s}.external_id)",
-        [ws],
-    )
+    # UPDATE … FROM, a join, not a correlated subquery: PostgreSQL plans a
+    # subquery per row on the table's last statistics, and a table that had
+    # few rows then gets a sequential scan per staged contact.
+    _lookup_contacts(s, ws)
     execute(f"UPDATE {s} SET is_new = CASE WHEN contact_id IS NULL THEN 1 ELSE 0 END")
 
     if "organization" in header:
@@ -314,8 +313,8 @@ def write_contacts(
             [ws, now, ws],
         )
         execute(
-            f"UPDATE {s} SET org_id = (SELECT x.id FROM {org} x WHERE x.workspace_id = %s "
-            f"AND x.name = {s}.organization) WHERE organization IS NOT NULL",
+            f"UPDATE {s} AS s SET org_id = x.id FROM {org} x "
+            "WHERE x.workspace_id = %s AND x.name = s.organization",
             [ws],
         )
 
@@ -370,11 +369,7 @@ def write_contacts(
         )
 
     created = _insert_new_contacts(workspace, s, header, now, today)
-    execute(
-        f"UPDATE {s} SET contact_id = (SELECT c.id FROM {contact} c "
-        f"WHERE c.workspace_id = %s AND c.external_id = {s}.external_id) WHERE is_new = 1",
-        [ws],
-    )
+    _lookup_contacts(s, ws, " AND s.is_new = 1")
     fresh = f"FROM {s} s JOIN {contact} c ON c.id = s.contact_id WHERE s.is_new = 1"
     for flag in ("email_ok", "sms_ok"):
         if flag in header:
@@ -398,6 +393,17 @@ def write_contacts(
         _write_tags(workspace, s, tags.table)
     add_touched_sql(f"SELECT contact_id FROM {s}")
     return created, updated
+
+
+def _lookup_contacts(s: str, ws: int, where: str = "") -> None:
+    if not _sqlite():
+        # The contacts just inserted are not in the statistics yet.
+        execute(f"ANALYZE {Contact._meta.db_table}")
+    execute(
+        f"UPDATE {s} AS s SET contact_id = c.id FROM {Contact._meta.db_table} c "
+        f"WHERE c.workspace_id = %s AND c.external_id = s.external_id{where}",
+        [ws],
+    )
 
 
 def _log_consent(flag: str, file_name: str, source_sql: str, params: list) -> None:
