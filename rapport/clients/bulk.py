@@ -12,6 +12,7 @@ of touched contacts, kept in a temporary table of their own.
 """
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 from django.db import connection
@@ -29,6 +30,7 @@ from rapport.clients.models import (
 )
 
 TOUCHED = "rapport_import_touched"
+_numbers = itertools.count(1)
 BATCH = 10_000
 
 # Logical column types of the staging tables, per database.
@@ -93,7 +95,8 @@ class Staging:
     held in memory."""
 
     def __init__(self, name: str, columns: list[tuple[str, str]], extra=(), copy: bool = True):
-        self.table = f"rapport_import_{name}"
+        # Numbered: two files of one kind in one import each have their own.
+        self.table = f"rapport_import_{name}_{next(_numbers)}"
         self.columns = [c for c, _ in columns]
         types = TYPES[connection.vendor]
         definition = ", ".join(f"{c} {types[t]}" for c, t in [*columns, *extra])

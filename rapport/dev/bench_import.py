@@ -194,6 +194,7 @@ def floor(workspace, contacts_path: Path, purchases_path: Path) -> dict:
     contact, purchase = Contact._meta.db_table, Purchase._meta.db_table
     ws, now = workspace.pk, bulk.now_param()
     started = time.perf_counter()
+    tables = []
     for path, name, columns in (
         (contacts_path, "floor_contacts", [("external_id", "text"), ("first_name", "text"),
                                           ("last_name", "text"), ("email", "text")]),
@@ -207,6 +208,7 @@ def floor(workspace, contacts_path: Path, purchases_path: Path) -> dict:
             for row in reader:
                 staging.add(tuple(cell or None for cell in row[:width]))
         staging.finish()
+        tables.append(staging.table)
     staged = time.perf_counter()
     with transaction.atomic():
         bulk.execute(
@@ -215,20 +217,20 @@ def floor(workspace, contacts_path: Path, purchases_path: Path) -> dict:
                 updated_at)
             SELECT %s, external_id, first_name, last_name, email, '', 'prospect', '', %s, %s,
                    '', '', 0, %s, %s
-            FROM rapport_import_floor_contacts""",
+            FROM {tables[0]}""",
             [ws, False, False, now, now],
         )
         bulk.execute(
             f"""INSERT INTO {purchase} (workspace_id, contact_id, date, amount, description,
                                         created_at)
             SELECT %s, c.id, s.date, s.amount, COALESCE(s.description, ''), %s
-            FROM rapport_import_floor_purchases s
+            FROM {tables[1]} s
             JOIN {contact} c ON c.workspace_id = %s AND c.external_id = s.external_id""",
             [ws, now, ws],
         )
     done = time.perf_counter()
-    for name in ("floor_contacts", "floor_purchases"):
-        bulk.execute(f"DROP TABLE IF EXISTS rapport_import_{name}")
+    for table in tables:
+        bulk.execute(f"DROP TABLE IF EXISTS {table}")
     return {
         "seconds": done - started,
         "staging_seconds": round(staged - started, 3),

@@ -310,3 +310,18 @@ def test_another_workspace_cannot_see_an_import_status(alice_client, acme, brigh
     folder.mkdir(parents=True)
     tasks.write_status(folder, {"state": "queued", "phases": []})
     assert alice_client.get(reverse("clients:import_status", args=["abc123"])).status_code == 404
+
+
+def test_two_files_of_one_kind_in_one_import_each_go_in(acme):
+    second = "external_id,first_name\nX-1,Xena\nX-2,Yann\n"
+    reports = imports.import_files(
+        acme,
+        [
+            ("contacts-a.csv", contacts_csv(3)),
+            ("contacts-b.csv", second),
+            ("purchases.csv", "contact,date\nX-2,2025-01-01\nC-1,2025-01-02\n"),
+        ],
+    )
+    assert [r.created for r in reports] == [3, 2, 2]
+    assert Contact.objects.filter(workspace=acme).count() == 5
+    assert Contact.objects.get(external_id="X-2").stage == "customer"
