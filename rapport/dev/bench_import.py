@@ -270,6 +270,9 @@ def main(argv: list[str]) -> int:
         workspace = make_workspace("bench-import")
         timer = PhaseTimer(log)
         reset_peak()
+        # What the process holds before ours starts (Django, the floor's
+        # leftovers, SQLite's page cache): the per-phase peaks include it.
+        baseline_rss = _status_mb("VmRSS")
         started = time.perf_counter()
         cpu_started = time.process_time()
         reports = imports.import_files(
@@ -301,6 +304,7 @@ def main(argv: list[str]) -> int:
             "ratio": round(seconds / floor_result["seconds"], 2),
             "peak_rss_mb": max(p["peak_rss_mb"] for p in phases.values()),
             "peak_rss_source": "VmHWM per phase (/proc/self/status, reset by clear_refs)",
+            "baseline_rss_mb": round(baseline_rss, 1) if baseline_rss is not None else None,
             "phases": phases,
             "load_average": {"before": load_before, "after": load_after},
             "measured_at": timezone.now().isoformat(timespec="seconds"),
@@ -319,6 +323,9 @@ def main(argv: list[str]) -> int:
         f"floor: {floor_result['seconds']:8.2f} s (staging {floor_result['staging_seconds']:.2f} s"
         f" + INSERT … SELECT {floor_result['insert_select_seconds']:.2f} s)"
     )
-    log(f"ratio: {result['ratio']:8.2f}×   peak RSS {result['peak_rss_mb']:.1f} MB")
+    log(
+        f"ratio: {result['ratio']:8.2f}×   peak RSS {result['peak_rss_mb']:.1f} MB"
+        f" (the process held {result['baseline_rss_mb']} MB as ours began)"
+    )
     log(f"load average before {load_before}, after {load_after}")
     return 0
