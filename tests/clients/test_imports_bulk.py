@@ -325,3 +325,16 @@ def test_two_files_of_one_kind_in_one_import_each_go_in(acme):
     assert [r.created for r in reports] == [3, 2, 2]
     assert Contact.objects.filter(workspace=acme).count() == 5
     assert Contact.objects.get(external_id="X-2").stage == "customer"
+
+
+def test_a_large_batch_previews_its_first_rows_without_reading_it_all(
+    alice_client, acme, monkeypatch
+):
+    from rapport.clients import imports_views
+
+    monkeypatch.setattr(imports_views, "BACKGROUND_ROWS", 100)
+    batch = _upload(alice_client, "contacts.csv", contacts_csv(150, bad_line=140))
+    page = alice_client.get(reverse("clients:import_preview", args=[batch]))
+    text = page.content.decode()
+    assert "These files are large" in text and "First 0" in text
+    assert "must be between 1 and 10" not in text  # found by the import, not the preview
