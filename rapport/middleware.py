@@ -69,3 +69,34 @@ class PublicResponseMiddleware:
                 else:
                     del response["Vary"]
         return response
+
+
+class QueryCountMiddleware:
+    """`rapport bench pages` only: the number of SQL queries a request ran,
+    in an `X-Rapport-Queries` header, so the bench reads it from the real
+    server. Off unless RAPPORT_BENCH_QUERIES=1 is set when the server
+    starts — then Django drops it from the chain (MiddlewareNotUsed) and it
+    costs nothing."""
+
+    def __init__(self, get_response):
+        import os
+
+        from django.core.exceptions import MiddlewareNotUsed
+
+        if os.environ.get("RAPPORT_BENCH_QUERIES") != "1":
+            raise MiddlewareNotUsed
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.db import connection
+
+        count = [0]
+
+        def counted(execute, sql, params, many, context):
+            count[0] += 1
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(counted):
+            response = self.get_response(request)
+        response["X-Rapport-Queries"] = str(count[0])
+        return response

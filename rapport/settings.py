@@ -82,9 +82,12 @@ INSTALLED_APPS = [
     "rapport.agenda",
     "rapport.outreach",
     "rapport.winback",
+    "rapport.dev",
 ]
 
 MIDDLEWARE = [
+    # Off (dropped at start-up) unless `rapport bench pages` asks for it.
+    "rapport.middleware.QueryCountMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, which answers static files itself: they get these too.
     "csp.middleware.CSPMiddleware",

@@ -19,6 +19,11 @@ class AdvocacyConfig(AppConfig):
         register_link("testimonial", testimonials.resolve_link)
         register_link("refrequest", references.resolve_link)
 
-        from rapport.advocacy import receivers
+        from rapport.advocacy import receivers, timeline, views
+        from rapport.clients import hooks
 
         receivers.connect()
+        # What advocacy adds to the record's pages and to its ladder.
+        hooks.add_timeline_source("advocacy", timeline.advocacy)
+        hooks.add_ladder_evidence("advocacy", timeline.ladder_evidence)
+        hooks.add_contact_section("advocacy", views.contact_section)

@@ -46,6 +46,7 @@ urlpatterns = [
     path("referrals/<int:pk>/tell/", views.tell_referrer, name="tell_referrer"),
     path("referrer-updates/<int:pk>/done/", views.call_done, name="call_done"),
     path("contacts/<int:pk>/referrals/", views.add_referral, name="add_referral"),
+    path("contacts/<int:pk>/testimonials/", views.add_testimonial, name="add_testimonial"),
     path("contacts/<int:pk>/referrals-given/", views.add_give, name="add_give"),
     path("contacts/<int:pk>/referral-code/", views.issue_code, name="issue_code"),
     path("codes/<int:pk>/revoke/", views.revoke_code, name="revoke_code"),

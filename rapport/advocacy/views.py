@@ -24,6 +24,7 @@ from rapport.advocacy.forms import (
     ReferralForm,
     ReferralGivenForm,
     RewardRuleForm,
+    TestimonialForm,
     ThankYouEmailForm,
     ThankYouKindForm,
 )
@@ -316,6 +317,37 @@ def _contact_done(request, contact, message="", error=""):
         contact.refresh_from_db()
         return render_contact(request, contact)
     return redirect("clients:detail", pk=contact.pk)
+
+
+def contact_section(request, contact, forms) -> dict:
+    """The testimonials part of the contact page (registered with clients.hooks)."""
+    forms = {**getattr(request, "advocacy_forms", {}), **forms}
+    today = request.workspace.today()
+    return {
+        "testimonials": contact.testimonials.all(),
+        "testimonial_form": forms.get("testimonial_form")
+        or TestimonialForm(initial={"received_on": today}),
+    }
+
+
+@work_required
+@require_POST
+def add_testimonial(request, pk):
+    contact = _contact(request, pk)
+    form = TestimonialForm(request.POST)
+    if not form.is_valid():
+        return _contact_error(request, contact, testimonial_form=form)
+    data = form.cleaned_data
+    actions.record_testimonial(
+        contact,
+        data["text"],
+        on=data["received_on"],
+        rating=data["rating"],
+        unsolicited=data["unsolicited"],
+    )
+    return _contact_done(
+        request, contact, "Testimonial recorded; it waits for moderation before it is shown."
+    )
 
 
 @work_required

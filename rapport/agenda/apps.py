@@ -8,6 +8,8 @@ class AgendaConfig(AppConfig):
     def ready(self):
         from rapport.agenda import store
         from rapport.agenda.actions import refresh_after_change
+        from rapport.agenda.views import contact_section
+        from rapport.clients import hooks
         from rapport.clients.signals import facts_changed
         from rapport.workspaces.signals import settings_changed
 
@@ -21,3 +23,12 @@ class AgendaConfig(AppConfig):
         # settings did; the agenda follows.
         facts_changed.connect(follow, dispatch_uid="agenda-follows-the-record", weak=False)
         settings_changed.connect(rebuild, dispatch_uid="agenda-follows-settings", weak=False)
+        hooks.add_contact_section("agenda", contact_section)
+        hooks.add_moment_reader("agenda", moment_kinds)
+
+
+def moment_kinds(workspace, on, contact_ids=None) -> dict[int, list[str]]:
+    from rapport.agenda.moments import moments_on
+
+    found = moments_on(workspace, on, contact_ids=contact_ids)
+    return {pk: [m.kind for m in ms] for pk, ms in found.items()}

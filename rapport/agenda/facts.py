@@ -76,8 +76,17 @@ def day_numbers(values) -> np.ndarray:
     return out
 
 
+_DATES: dict[int, dt.date] = {}
+
+
 def to_date(day: float) -> dt.date:
-    return EPOCH + dt.timedelta(days=int(day))
+    # Memoised: the rules turn the same few thousand day numbers into dates
+    # for tens of thousands of contacts a morning.
+    n = int(day)
+    date = _DATES.get(n)
+    if date is None:
+        date = _DATES[n] = EPOCH + dt.timedelta(days=n)
+    return date
 
 
 def day_number(day: dt.date) -> int:
@@ -483,7 +492,10 @@ def contacts_with_history(workspace, on: dt.date, contact_ids):
     each the faster on its own: SQLite answers per-contact subqueries from the
     covering (workspace, contact, date) indexes faster than it can group and
     join (0.49 s against 0.75 s at 100,000 contacts); PostgreSQL hashes a
-    GROUP BY in one sweep."""
+    GROUP BY in one sweep. On SQLite the purchase days are counted by a
+    GROUP BY over the index's already ordered dates, not COUNT(DISTINCT),
+    which fills a temporary B-tree per contact (same count; 0.16 s against
+    0.20 s of CPU for that subquery at 20,000 contacts)."""
     contact, purchase, activity = (m._meta.db_table for m in (Contact, Purchase, Activity))
     only, only_params = "", []
     if contact_ids is not None:
@@ -496,8 +508,9 @@ def contacts_with_history(workspace, on: dt.date, contact_ids):
     if connection.vendor == "sqlite":
         sql = f"""
             SELECT {columns}, DATE(c.created_at),
-              (SELECT COUNT(DISTINCT date) FROM {purchase} p
-               WHERE p.workspace_id = c.workspace_id AND p.contact_id = c.id AND p.date <= %s),
+              (SELECT COUNT(*) FROM (SELECT 1 FROM {purchase} p
+               WHERE p.workspace_id = c.workspace_id AND p.contact_id = c.id AND p.date <= %s
+               GROUP BY p.date)),
               (SELECT MIN(date) FROM {purchase} p
                WHERE p.workspace_id = c.workspace_id AND p.contact_id = c.id AND p.date <= %s),
               (SELECT MAX(date) FROM {purchase} p

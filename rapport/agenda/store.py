@@ -6,7 +6,9 @@ date, a report) builds it without storing anything.
 """
 
 import datetime as dt
+import gc
 import json
+from contextlib import contextmanager
 
 import numpy as np
 from django.db import connection, transaction
@@ -52,6 +54,22 @@ def _insert_items(rows: list[tuple]) -> None:
             cursor.executemany(sql, rows[start : start + 5000])
 
 
+@contextmanager
+def _collector_paused():
+    """Python's cyclic collector paused while a refresh builds its rows: it
+    allocates a few tuples per contact and per fact, none of them in cycles,
+    and each full collection walks every live object — at 100,000 contacts
+    that was ~15% of the refresh's CPU, and more the larger the workspace.
+    It runs again, as usual, afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def refresh(workspace, on: dt.date | None = None, contact_ids=None) -> int:
     """Rebuild the stored agenda (all of it, or some contacts') for a day.
 
@@ -59,6 +77,11 @@ def refresh(workspace, on: dt.date | None = None, contact_ids=None) -> int:
     it. Returns the number of items.
     """
     on = on or workspace.today()
+    with _collector_paused():
+        return _refresh(workspace, on, contact_ids)
+
+
+def _refresh(workspace, on: dt.date, contact_ids) -> int:
     items, snapshot, _ = build(workspace, on, contact_ids, render_scripts=False)
     encoded_moments: dict[tuple, str] = {}  # few distinct lists: encode each once
     rows = []

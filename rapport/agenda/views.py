@@ -28,6 +28,18 @@ OUTCOME_ACTIONS = {*ASK_ACTIONS, Action.UPFRONT_CONTRACT}
 OPEN_SCRIPTS = 3
 
 
+def contact_section(request, contact, forms) -> dict:
+    """The agenda's part of the contact page: readiness with its reasons, holds
+    and moments, and the contact's items (registered with clients.hooks)."""
+    items = list(contact.agenda_items.all())
+    engine.fill_scripts(request.workspace, items)
+    return {
+        "view": engine.explain(contact, request.workspace.today()),
+        "agenda_items": items,
+        "outcome_actions": OUTCOME_ACTIONS,
+    }
+
+
 @work_required
 def today(request):
     workspace = request.workspace

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from rapport.agenda.text import detect
-from rapport.clients import signals
+from rapport.clients import hooks, signals
 from rapport.clients.ladder import LadderFacts, best_promotion
 from rapport.clients.models import (
     Activity,
@@ -186,8 +186,6 @@ def promote(workspace, contact_ids: Iterable[int]) -> int:
     The promotions are clients.ladder.PROMOTIONS. They only ever go up: a
     rung set by hand above what the facts say is kept. Returns how many moved.
     """
-    from rapport.advocacy.models import Referral, Testimonial
-
     ids = sorted(set(contact_ids))
     moved = 0
     for start in range(0, len(ids), 5000):
@@ -206,10 +204,11 @@ def promote(workspace, contact_ids: Iterable[int]) -> int:
         all_deals = counts(Deal.objects)
         deals = counts(Deal.objects.filter(stage__in=[DealStage.WON, DealStage.COMPLETED]))
         meetings = counts(Activity.objects.filter(kind=ActivityKind.MEETING))
-        referrals = counts(
-            Referral.objects, "referrer_id", unsolicited=Count("id", filter=Q(unsolicited=True))
-        )
-        testimonials = counts(Testimonial.objects)
+        # Referrals and testimonials live in advocacy, which counts them for us.
+        evidence: dict[str, dict[int, int]] = defaultdict(dict)
+        for source in hooks.ladder_evidence():
+            for fact, by_contact in source(workspace, chunk).items():
+                evidence[fact].update(by_contact)
 
         earned: dict[str, list[tuple[int, str]]] = defaultdict(list)
         contacts = Contact.objects.filter(workspace=workspace, pk__in=chunk).values_list(
@@ -221,9 +220,7 @@ def promote(workspace, contact_ids: Iterable[int]) -> int:
                 deals=all_deals.get(pk, {}).get("n", 0),
                 deals_won=deals.get(pk, {}).get("n", 0),
                 purchases=purchases.get(pk, {}).get("distinct_days", 0),
-                referrals=referrals.get(pk, {}).get("n", 0),
-                unsolicited=referrals.get(pk, {}).get("unsolicited", 0),
-                testimonials=testimonials.get(pk, {}).get("n", 0),
+                **{fact: by_contact.get(pk, 0) for fact, by_contact in evidence.items()},
             )
             best = best_promotion(facts)
             if best and Stage.rank(best[1]) > Stage.rank(stage):

@@ -511,21 +511,57 @@ def _write_tags(workspace, s: str, tag_staging: str) -> None:
 # -- derived facts -----------------------------------------------------------
 
 
+EVIDENCE = "rapport_import_evidence"
+
+
+def _store_evidence(workspace) -> list[str]:
+    """What the layers above count for the ladder (advocacy: referrals and
+    testimonials, through clients.hooks), for the touched contacts, into a
+    temporary table the promotion statement joins. Their counts come back as
+    one dict per fact per chunk (grouped queries on their side); returns the
+    facts given."""
+    from rapport.clients import hooks
+
+    execute(f"DROP TABLE IF EXISTS {EVIDENCE}")
+    execute(f"CREATE TEMPORARY TABLE {EVIDENCE} (contact_id bigint, fact text, n bigint)")
+    sources = hooks.ladder_evidence()
+    if not sources:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT contact_id FROM {TOUCHED} ORDER BY contact_id")
+        ids = [row[0] for row in cursor.fetchall()]
+    facts: set[str] = set()
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        rows = []
+        for source in sources:
+            for fact, by_contact in source(workspace, chunk).items():
+                facts.add(fact)
+                rows += [(pk, fact, n) for pk, n in by_contact.items() if n]
+        if rows:
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO {EVIDENCE} (contact_id, fact, n) VALUES (%s, %s, %s)", rows
+                )
+    if not _sqlite():
+        execute(f"ANALYZE {EVIDENCE}")
+    return sorted(facts)
+
+
 def promote_touched(workspace) -> list[tuple[int, str, str, str]]:
     """The ladder's automatic promotions (clients.ladder.PROMOTIONS) for every
-    touched contact, in three statements: the facts counted per contact and
-    the strongest rung they earn, the history rows, the new stages. Only
-    ever up. Returns the changes (contact, from, to, reason)."""
-    from rapport.advocacy.models import Referral, Testimonial
+    touched contact, set-based: the facts counted per contact and the
+    strongest rung they earn in one statement, then the history rows and the
+    new stages. Only ever up. Returns the changes (contact, from, to, reason)."""
+    from dataclasses import fields
+
     from rapport.clients.models import Activity, ActivityKind, Deal, DealStage
 
     ws = workspace.pk
     t = TOUCHED
     purchase, deal, activity = (m._meta.db_table for m in (Purchase, Deal, Activity))
-    referral, testimonial = Referral._meta.db_table, Testimonial._meta.db_table
     contact, stage_table = Contact._meta.db_table, StageChange._meta.db_table
     scope = f"workspace_id = %s AND {{col}} IN (SELECT contact_id FROM {t})"
-    true = "1" if _sqlite() else "TRUE"
 
     def grouped(table, aggregates, where="", col="contact_id"):
         return (
@@ -533,17 +569,18 @@ def promote_touched(workspace) -> list[tuple[int, str, str, str]]:
             f"WHERE {scope.format(col=col)}{where} GROUP BY {col})"
         )
 
-    referrals = grouped(
-        referral,
-        f"COUNT(*) AS n, SUM(CASE WHEN unsolicited = {true} THEN 1 ELSE 0 END) AS u",
-        col="referrer_id",
+    # The record's own facts are counted here; the others come from above.
+    own = {"purchases", "deals", "deals_won", "meetings"}
+    _store_evidence(workspace)
+    others = [f.name for f in fields(ladder.LadderFacts) if f.name not in own]
+    pivot = ", ".join(
+        f"SUM(CASE WHEN fact = '{name}' THEN n ELSE 0 END) AS {name}" for name in others
     )
     facts = f"""
         SELECT t.contact_id, c.stage,
                COALESCE(p.n, 0) AS purchases, COALESCE(d.n, 0) AS deals,
                COALESCE(w.n, 0) AS deals_won, COALESCE(m.n, 0) AS meetings,
-               COALESCE(r.n, 0) AS referrals, COALESCE(r.u, 0) AS unsolicited,
-               COALESCE(x.n, 0) AS testimonials
+               {", ".join(f"COALESCE(ev.{name}, 0) AS {name}" for name in others)}
         FROM {t} t JOIN {contact} c ON c.id = t.contact_id
         LEFT JOIN {grouped(purchase, "COUNT(DISTINCT date) AS n")} p ON p.contact_id = t.contact_id
         LEFT JOIN {grouped(deal, "COUNT(*) AS n")} d ON d.contact_id = t.contact_id
@@ -551,11 +588,10 @@ def promote_touched(workspace) -> list[tuple[int, str, str, str]]:
                ON w.contact_id = t.contact_id
         LEFT JOIN {grouped(activity, "COUNT(*) AS n", " AND kind = %s")} m
                ON m.contact_id = t.contact_id
-        LEFT JOIN {referrals} r ON r.contact_id = t.contact_id
-        LEFT JOIN {grouped(testimonial, "COUNT(*) AS n")} x ON x.contact_id = t.contact_id
+        LEFT JOIN (SELECT contact_id, {pivot} FROM {EVIDENCE} GROUP BY contact_id) ev
+               ON ev.contact_id = t.contact_id
     """
     facts_params = [ws, ws, ws, DealStage.WON, DealStage.COMPLETED, ws, ActivityKind.MEETING]
-    facts_params += [ws, ws]
     # The strongest promotion that applies, ties to the later one (best_promotion).
     ordered = sorted(
         enumerate(ladder.sql_promotions()), key=lambda p: (Stage.rank(p[1][1]), p[0]), reverse=True
@@ -598,6 +634,7 @@ def promote_touched(workspace) -> list[tuple[int, str, str, str]]:
         )
         changes = [tuple(row) for row in cursor.fetchall()]
     execute("DROP TABLE IF EXISTS rapport_import_promoted")
+    execute(f"DROP TABLE IF EXISTS {EVIDENCE}")
     return changes
 
 

@@ -186,20 +186,6 @@ class DealForm(forms.ModelForm):
         return data
 
 
-class TestimonialForm(forms.Form):
-    prefix = "testimonial"
-
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Their words")
-    rating = forms.TypedChoiceField(
-        coerce=int,
-        empty_value=None,
-        required=False,
-        choices=[("", "—")] + [(i, f"{i} of 5") for i in range(1, 6)],
-    )
-    received_on = forms.DateField(widget=DATE_INPUT, label="Received on")
-    unsolicited = forms.BooleanField(required=False, initial=True, label="Sent without being asked")
-
-
 class ContactFilterForm(forms.Form):
     q = forms.CharField(required=False, label="Search")
     stage = forms.ChoiceField(required=False, choices=[("", "Any stage"), *Stage.choices])

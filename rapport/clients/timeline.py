@@ -1,9 +1,12 @@
-"""Everything that happened with a contact, newest first, in one list."""
+"""Everything that happened with a contact, newest first, in one list.
+
+The record's own facts are read here; asks, referrals and testimonials are
+added by their apps through clients.hooks.add_timeline_source."""
 
 import datetime as dt
 from dataclasses import dataclass
 
-from rapport.advocacy.models import Referral, ReferralGiven, Testimonial
+from rapport.clients import hooks
 from rapport.clients.models import (
     Activity,
     ConsentRecord,
@@ -14,17 +17,6 @@ from rapport.clients.models import (
     Purchase,
     StageChange,
 )
-from rapport.outreach.models import Ask, AskKind, QuestionnaireAnswer
-
-# How each kind of ask reads on the timeline.
-ASKED = {
-    AskKind.REFERRAL: "Asked for a referral",
-    AskKind.TESTIMONIAL: "Asked for a testimonial",
-    AskKind.FEEDBACK: "Asked for feedback",
-    AskKind.REACTIVATION: "Asked them back (win-back)",
-    AskKind.PERMISSION: "Asked when we may ask (upfront contract)",
-    AskKind.RECOVERY: "Asked whether it is fixed",
-}
 
 
 @dataclass
@@ -97,60 +89,8 @@ def timeline(contact: Contact, limit: int | None = 60) -> tuple[list[Entry], boo
                 order=s.pk,
             )
         )
-    answers = dict(QuestionnaireAnswer.objects.filter(contact=contact).values_list("ask_id", "nps"))
-    for a in Ask.objects.filter(contact=contact):
-        outcome = a.get_outcome_display()
-        if a.pk in answers:
-            outcome = f"answered {answers[a.pk]}/10"
-        entries.append(
-            Entry(
-                a.asked_on,
-                "ask",
-                f"{ASKED.get(a.kind, 'Asked')} ({a.get_channel_display().lower()})",
-                a.note,
-                (outcome,),
-                a.pk,
-            )
-        )
-    for r in Referral.objects.filter(referrer=contact).select_related("referred"):
-        entries.append(
-            Entry(
-                r.date,
-                "referral",
-                f"Referred {r.referred.name}",
-                r.note,
-                (r.get_status_display(),) + (("unsolicited",) if r.unsolicited else ()),
-                r.pk,
-            )
-        )
-    for r in Referral.objects.filter(referred=contact).select_related("referrer"):
-        entries.append(
-            Entry(r.date, "referral", f"Referred to us by {r.referrer.name}", r.note, order=r.pk)
-        )
-    for t in Testimonial.objects.filter(contact=contact):
-        stars = f" ({t.rating}/5)" if t.rating else ""
-        entries.append(
-            Entry(
-                t.received_on,
-                "testimonial",
-                f"Testimonial{stars}",
-                t.text,
-                (t.get_status_display(),),
-                t.pk,
-            )
-        )
-    for g in ReferralGiven.objects.filter(contact=contact):
-        text = f"{g.description} — {g.introduced}" if g.introduced else g.description
-        entries.append(
-            Entry(
-                g.given_on,
-                "given",
-                "We referred someone to them",
-                text,
-                (g.get_outcome_display(),),
-                g.pk,
-            )
-        )
+    for source in hooks.timeline_sources():
+        entries.extend(source(contact))
     given: set[str] = set()
     for c in ConsentRecord.objects.filter(contact=contact).order_by("recorded_at", "pk"):
         # "Withdrew" only what was given before; an unticked box is a no.

@@ -16,7 +16,6 @@ urlpatterns = [
     path("<int:pk>/stage/", views.change_stage, name="change_stage"),
     path("<int:pk>/relationship/", views.set_relationship, name="set_relationship"),
     path("<int:pk>/deals/", views.add_deal, name="add_deal"),
-    path("<int:pk>/testimonials/", views.add_testimonial, name="add_testimonial"),
     path("issues/<int:pk>/resolve/", views.resolve_issue, name="resolve_issue"),
     path("deals/<int:pk>/", views.update_deal, name="update_deal"),
     path("import/", imports_views.import_upload, name="import"),

@@ -8,11 +8,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
-from rapport.advocacy.actions import record_testimonial
-from rapport.agenda.engine import explain, fill_scripts
-from rapport.agenda.moments import moments_on
-from rapport.agenda.views import OUTCOME_ACTIONS
-from rapport.clients import actions
+from rapport.clients import actions, hooks, search
 from rapport.clients.forms import (
     ActivityForm,
     ContactFilterForm,
@@ -24,7 +20,6 @@ from rapport.clients.forms import (
     RelationshipForm,
     ResolveIssueForm,
     StageForm,
-    TestimonialForm,
 )
 from rapport.clients.models import Contact, Deal, Issue, Tag
 from rapport.clients.timeline import timeline
@@ -49,7 +44,8 @@ def contact_list(request):
     )
     filters = form.cleaned_data if form.is_valid() else {}
     if filters.get("q"):
-        contacts = contacts.search(filters["q"], workspace.phone_region)
+        # Through the search index, not a LIKE scan of every contact.
+        contacts = search.search(contacts, workspace, filters["q"])
     if filters.get("stage"):
         contacts = contacts.filter(stage=filters["stage"])
     if filters.get("readiness") == "ready":
@@ -60,10 +56,13 @@ def contact_list(request):
         contacts = contacts.filter(has_open_issue=True)
     elif filters.get("open_issue") == "no":
         contacts = contacts.filter(has_open_issue=False)
-    moments = moments_on(workspace, workspace.today())
+    today = workspace.today()
     if filters.get("moment") == "yes":
+        # Only this filter needs everyone's moments; they come from the rows
+        # inside the freshness windows (recent facts), not from all history.
+        fresh = hooks.moments(workspace, today)
         contacts = contacts.filter(
-            pk__in=[pk for pk, ms in moments.items() if any(m.kind != "complaint" for m in ms)]
+            pk__in=[pk for pk, kinds in fresh.items() if any(k != "complaint" for k in kinds)]
         )
     order = {
         "name": ["last_name", "first_name"],
@@ -71,8 +70,10 @@ def contact_list(request):
         "-created_at": ["-created_at"],
     }.get(filters.get("sort") or "name")
     page = Paginator(contacts.order_by(*order, "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    # The moments column: for the fifty contacts shown, not the workspace.
+    shown = hooks.moments(workspace, today, [c.pk for c in page]) if page else {}
     for contact in page:
-        contact.moment_kinds = sorted({m.kind for m in moments.get(contact.pk, [])})
+        contact.moment_kinds = sorted(set(shown.get(contact.pk, [])))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "nav": "contacts"}
@@ -145,11 +146,8 @@ def render_contact(request, contact, status=200, **forms):
     workspace = request.workspace
     today = workspace.today()
     entries, more = timeline(contact, limit=None if request.GET.get("all") else 60)
-    agenda_items = list(contact.agenda_items.all())
-    fill_scripts(workspace, agenda_items)
     context = {
         "contact": contact,
-        "view": explain(contact, today),
         "entries": entries,
         "more": more,
         "today": today,
@@ -170,15 +168,14 @@ def render_contact(request, contact, status=200, **forms):
         "stage_form": StageForm(initial={"stage": contact.stage}),
         "relationship_form": RelationshipForm(initial={"relationship": contact.relationship}),
         "deal_form": forms.get("deal_form") or DealForm(),
-        "testimonial_form": forms.get("testimonial_form")
-        or TestimonialForm(initial={"received_on": today}),
         "resolve_form": ResolveIssueForm(),
-        "agenda_items": agenda_items,
-        "testimonials": contact.testimonials.all(),
-        "outcome_actions": OUTCOME_ACTIONS,
         "members": get_user_model().objects.filter(memberships__workspace=workspace),
         "nav": "contacts",
     }
+    # The agenda's view of the contact, their asks and testimonials: added by
+    # the apps above the record (clients.hooks).
+    for section in hooks.contact_sections():
+        context.update(section(request, contact, forms))
     template = "clients/contact_detail.html#body" if request.htmx else "clients/contact_detail.html"
     return TemplateResponse(request, template, context, status=status)
 
@@ -193,7 +190,7 @@ def contact_detail(request, pk):
     return render_contact(request, contact)
 
 
-def _done(request, contact, message):
+def contact_done(request, contact, message):
     if message:
         messages.success(request, message)
     if request.htmx:
@@ -202,7 +199,7 @@ def _done(request, contact, message):
     return redirect("clients:detail", pk=contact.pk)
 
 
-def _contact_post(view):
+def contact_post(view):
     """POST-only contact sub-action: fetch the contact in the workspace first."""
 
     @work_required
@@ -220,7 +217,7 @@ def _contact_post(view):
     return wrapper
 
 
-@_contact_post
+@contact_post
 def log_activity(request, contact):
     form = ActivityForm(request.POST)
     if not form.is_valid():
@@ -230,19 +227,19 @@ def log_activity(request, contact):
     note = f" Moments: {', '.join(k.replace('_', ' ') for k in found)}." if found else ""
     if activity.complaint:
         note += " It reads like a complaint: consider opening an issue."
-    return _done(request, contact, f"Activity logged.{note}")
+    return contact_done(request, contact, f"Activity logged.{note}")
 
 
-@_contact_post
+@contact_post
 def add_purchase(request, contact):
     form = PurchaseForm(request.POST)
     if not form.is_valid():
         return render_contact(request, contact, status=422, purchase_form=form)
     actions.record_purchase(contact, **form.cleaned_data)
-    return _done(request, contact, "Purchase recorded.")
+    return contact_done(request, contact, "Purchase recorded.")
 
 
-@_contact_post
+@contact_post
 def open_issue(request, contact):
     form = IssueForm(request.POST)
     if not form.is_valid():
@@ -261,7 +258,7 @@ def open_issue(request, contact):
         by=request.user,
         source_activity=source,
     )
-    return _done(request, contact, "Issue opened. Asks wait until it is put right.")
+    return contact_done(request, contact, "Issue opened. Asks wait until it is put right.")
 
 
 @work_required
@@ -273,44 +270,46 @@ def resolve_issue(request, pk):
     form = ResolveIssueForm(request.POST)
     resolution = form.cleaned_data["resolution"] if form.is_valid() else ""
     actions.resolve_issue(issue, on=request.workspace.today(), resolution=resolution)
-    return _done(request, issue.contact, "Issue resolved.")
+    return contact_done(request, issue.contact, "Issue resolved.")
 
 
-@_contact_post
+@contact_post
 def add_permission(request, contact):
     today = request.workspace.today()
     form = PermissionForm(request.POST, today=today)
     if not form.is_valid():
         return render_contact(request, contact, status=422, permission_form=form)
     actions.record_permission(contact, granted_on=today, by=request.user, **form.cleaned_data)
-    return _done(request, contact, f"Permission recorded: due on {form.cleaned_data['ask_after']}.")
+    return contact_done(
+        request, contact, f"Permission recorded: due on {form.cleaned_data['ask_after']}."
+    )
 
 
-@_contact_post
+@contact_post
 def change_stage(request, contact):
     form = StageForm(request.POST)
     if form.is_valid():
         actions.change_stage(contact, form.cleaned_data["stage"], by=request.user)
-    return _done(request, contact, "Ladder updated.")
+    return contact_done(request, contact, "Ladder updated.")
 
 
-@_contact_post
+@contact_post
 def set_relationship(request, contact):
     form = RelationshipForm(request.POST)
     if form.is_valid():
         actions.set_relationship(
             contact, form.cleaned_data["relationship"], request.workspace.today()
         )
-    return _done(request, contact, "Relationship updated.")
+    return contact_done(request, contact, "Relationship updated.")
 
 
-@_contact_post
+@contact_post
 def add_deal(request, contact):
     form = DealForm(request.POST, instance=Deal(workspace=request.workspace, contact=contact))
     if not form.is_valid():
         return render_contact(request, contact, status=422, deal_form=form)
     actions.save_deal(form.instance)
-    return _done(request, contact, "Deal saved.")
+    return contact_done(request, contact, "Deal saved.")
 
 
 @work_required
@@ -323,24 +322,6 @@ def update_deal(request, pk):
     form = DealForm(request.POST, instance=deal, prefix="")
     if not form.is_valid():
         messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
-        return _done(request, deal.contact, "Deal not changed.")
+        return contact_done(request, deal.contact, "Deal not changed.")
     actions.save_deal(form.instance)
-    return _done(request, deal.contact, "Deal updated.")
-
-
-@_contact_post
-def add_testimonial(request, contact):
-    form = TestimonialForm(request.POST)
-    if not form.is_valid():
-        return render_contact(request, contact, status=422, testimonial_form=form)
-    data = form.cleaned_data
-    record_testimonial(
-        contact,
-        data["text"],
-        on=data["received_on"],
-        rating=data["rating"],
-        unsolicited=data["unsolicited"],
-    )
-    return _done(
-        request, contact, "Testimonial recorded; it waits for moderation before it is shown."
-    )
+    return contact_done(request, deal.contact, "Deal updated.")

@@ -32,7 +32,7 @@ READY_TIMEOUT_SECONDS = 60
 REQUEST_TIMEOUT_SECONDS = 10
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -99,7 +99,7 @@ def _clicks(code: str) -> str:
     return str(ReferralCode.objects.get(code=code).clicks)
 
 
-def _wait_ready(port: int, server: subprocess.Popen) -> None:
+def wait_ready(port: int, server: subprocess.Popen) -> None:
     import http.client
 
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -121,16 +121,17 @@ def _wait_ready(port: int, server: subprocess.Popen) -> None:
     raise RuntimeError("the web server did not answer in time")
 
 
-def _warm(port: int, path: str, count: int) -> None:
+def warm(port: int, path: str, count: int, method: str = "HEAD") -> None:
     """HEAD requests: every worker thread imports and compiles what the page
-    needs, and a HEAD is not a visit (no click is counted)."""
+    needs, and a HEAD is not a visit (no click is counted). (`rapport bench
+    pages` warms a client page with GET: a GET changes nothing there.)"""
     import http.client
     from concurrent.futures import ThreadPoolExecutor
 
     def one(_):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:
-            connection.request("HEAD", path)
+            connection.request(method, path)
             connection.getresponse().read()
         finally:
             connection.close()
@@ -206,7 +207,7 @@ def run(requests: int, rate: float, *, workers: int = 2, database_url: str | Non
     with tempfile.TemporaryDirectory(prefix="rapport-bench-redirect-") as tmp:
         env = _env(Path(tmp), database_url)
         code = _django(env, "--prepare")
-        port = _free_port()
+        port = free_port()
         server = web_server(
             f"127.0.0.1:{port}",
             workers,
@@ -216,8 +217,8 @@ def run(requests: int, rate: float, *, workers: int = 2, database_url: str | Non
             stderr=subprocess.PIPE,
         )
         try:
-            _wait_ready(port, server)
-            _warm(port, f"/r/{code}", 16 * workers)
+            wait_ready(port, server)
+            warm(port, f"/r/{code}", 16 * workers)
             budget = requests / rate + REQUEST_TIMEOUT_SECONDS + 60
             loader = subprocess.run(
                 [

@@ -1,6 +1,6 @@
 """The demo's testimonials that sell, review pages, references and past asks,
 so the wall, the widget, the references page and the insights show
-something on a first run. Called by rapport.clients.demo for each workspace,
+something on a first run. Called by rapport.dev.demo for each workspace,
 after its facts are built."""
 
 import datetime as dt

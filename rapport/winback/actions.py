@@ -15,7 +15,7 @@ from rapport.clients import rhythm
 from rapport.clients.actions import changing, facts_changed, open_issue
 from rapport.outreach.actions import start_ask
 from rapport.outreach.models import Ask, AskKind, Outcome
-from rapport.winback import lapse
+from rapport.winback import figures, lapse
 
 
 def morning(sender=None, *, workspace, on: dt.date, **kwargs) -> None:
@@ -24,6 +24,17 @@ def morning(sender=None, *, workspace, on: dt.date, **kwargs) -> None:
     the day), then the lapse model refitted on them."""
     rhythm.update(workspace)
     refit_lapse_model(workspace, on)
+    # The win-back page reads these instead of computing them per request.
+    workspace.refresh_from_db(fields=["lapse_model"])
+    figures.store(workspace, on)
+
+
+def follow_the_record(sender=None, *, workspace, contact_ids=None, **kwargs) -> None:
+    """A contact's facts changed (clients.signals.facts_changed), or the
+    workspace's settings did: the stored lapse figures of the day follow,
+    for those contacts (None: everyone). Nothing stored for today: nothing
+    to follow (the page computes the report itself)."""
+    figures.store(workspace, workspace.today(), contact_ids, only_if_stored=True)
 
 
 def refit_lapse_model(workspace, on: dt.date) -> dict:

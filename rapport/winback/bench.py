@@ -211,14 +211,6 @@ def counting_minimize(*args, **kwargs):
     return result
 fitters.minimize = counting_minimize
 
-def timed(function, repeat):
-    best, value = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        value = function()
-        best = min(best, time.perf_counter() - start)
-    return best, value
-
 def frame():
     days = load("days").astype("datetime64[D]").astype("datetime64[ns]")
     return pd.DataFrame({"customer_id": load("ids"), "date": days})
@@ -250,21 +242,47 @@ if task["kind"] == "holdout":
     np.save(folder / "out_T.npy", data["T_cal"].to_numpy(dtype=float))
     np.save(folder / "out_holdout.npy", data["frequency_holdout"].to_numpy(dtype=float))
 else:
-    repeat = task["repeat"]
+    # Interleaved with ours: the parent sends one step name a line (summary,
+    # fit, score) and waits for its timing before timing its own side, so a
+    # change of the machine's load falls on both sides alike.
     transactions = frame()
     end = pd.Timestamp(task["end"])
-    summary_seconds, summary = timed(
-        lambda: summary_data_from_transaction_data(
+    x, t_x, T = load("x"), load("t_x"), load("T")
+    horizon = task["horizon"]
+    state = {}
+
+    def do_summary():
+        state["summary"] = summary_data_from_transaction_data(
             transactions, "customer_id", "date", observation_period_end=end,
             freq="D", freq_multiplier=task["unit_days"],
-        ),
-        repeat,
-    )
-    x, t_x, T = load("x"), load("t_x"), load("T")
+        )
+
+    def do_fit():
+        evaluations.clear()
+        state["fitter"] = BetaGeoFitter().fit(x, t_x, T)
+
+    def do_score():
+        fitter = state["fitter"]
+        alive = fitter.conditional_probability_alive(x, t_x, T)
+        expected = fitter.conditional_expected_number_of_purchases_up_to_time(horizon, x, t_x, T)
+        state["scores"] = (alive, expected)
+
+    steps = {"summary": do_summary, "fit": do_fit, "score": do_score}
+    timings = {name: {"wall": [], "cpu": []} for name in steps}
+    print("@@ ready", flush=True)
+    for line in sys.stdin:
+        name = line.strip()
+        if name == "done":
+            break
+        cpu, wall = time.process_time(), time.perf_counter()
+        steps[name]()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        timings[name]["wall"].append(wall)
+        timings[name]["cpu"].append(cpu)
+        print("@@ " + json.dumps({"wall": wall, "cpu": cpu}), flush=True)
+    summary = state["summary"].sort_index()
     ids = load("summary_ids")
-    summary = summary.sort_index()
     same_ids = bool(np.array_equal(summary.index.to_numpy().astype(np.int64), ids))
-    out["summary_seconds"] = summary_seconds
     out["summary_customers"] = int(len(summary))
     out["summary_same_customers"] = same_ids
     if same_ids:
@@ -273,18 +291,12 @@ else:
             np.abs(summary["recency"].to_numpy() - t_x).max(),
             np.abs(summary["T"].to_numpy() - T).max(),
         ))
-    evaluations.clear()
-    fit_seconds, fitter = timed(lambda: BetaGeoFitter().fit(x, t_x, T), repeat)
-    out["fit_seconds"] = fit_seconds
-    out["params"] = params(fitter)
+    for name, timing in timings.items():
+        out[f"{name}_seconds"] = min(timing["wall"])
+    out["timings"] = timings
+    out["params"] = params(state["fitter"])
     out["optimizer"] = evaluations[-1]
-    horizon = task["horizon"]
-    def score():
-        alive = fitter.conditional_probability_alive(x, t_x, T)
-        expected = fitter.conditional_expected_number_of_purchases_up_to_time(horizon, x, t_x, T)
-        return alive, expected
-    score_seconds, (alive, expected) = timed(score, repeat)
-    out["score_seconds"] = score_seconds
+    alive, expected = state["scores"]
     np.save(folder / "out_alive.npy", np.asarray(alive, dtype=float))
     np.save(folder / "out_expected.npy", np.asarray(expected, dtype=float))
 
@@ -322,18 +334,93 @@ def run_lifetimes(
         return json.loads(result_path.read_text()), outputs
 
 
+class LifetimesSession:
+    """The lifetimes worker kept running for the whole comparison: data
+    loaded once, then one step at a time on request (see WORKER_SCRIPT), so
+    its runs interleave with ours."""
+
+    def __init__(self, python: Path, task: dict[str, Any], arrays: dict[str, np.ndarray]):
+        self._folder = tempfile.TemporaryDirectory(prefix="rapport-bench-")
+        self.directory = Path(self._folder.name)
+        for name, array in arrays.items():
+            np.save(self.directory / f"{name}.npy", array)
+        (self.directory / "task.json").write_text(json.dumps(task))
+        script = self.directory / "worker.py"
+        script.write_text(WORKER_SCRIPT)
+        self._stderr = open(self.directory / "stderr.txt", "w+")  # noqa: SIM115 - closed in finish
+        try:
+            self.process = subprocess.Popen(
+                [str(python), str(script), str(self.directory)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
+            )  # fmt: skip
+        except OSError as error:
+            self.close()
+            raise LifetimesUnavailable(f"lifetimes worker failed: {error}") from error
+        self._reply("ready")
+
+    def _fail(self, what: str) -> LifetimesUnavailable:
+        self.process.kill()
+        self.process.wait()
+        self._stderr.seek(0)
+        tail = "\n".join(self._stderr.read().strip().splitlines()[-8:])
+        self.close()
+        return LifetimesUnavailable(f"lifetimes worker {what}:\n{tail}")
+
+    def _reply(self, expect: str | None = None) -> dict[str, Any]:
+        for line in self.process.stdout:
+            if not line.startswith("@@ "):
+                continue  # anything the libraries print
+            body = line[3:].strip()
+            if expect is not None:
+                if body == expect:
+                    return {}
+                continue
+            return json.loads(body)
+        raise self._fail("stopped")
+
+    def step(self, name: str) -> dict[str, float]:
+        """Run one step there; its wall and CPU time, taken inside the worker."""
+        try:
+            self.process.stdin.write(name + "\n")
+            self.process.stdin.flush()
+        except OSError:
+            raise self._fail("stopped") from None
+        return self._reply()
+
+    def finish(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        try:
+            self.process.stdin.write("done\n")
+            self.process.stdin.close()
+            returncode = self.process.wait(timeout=WORKER_TIMEOUT_SECONDS)
+        except (OSError, subprocess.TimeoutExpired):
+            raise self._fail("did not finish") from None
+        result_path = self.directory / "result.json"
+        if returncode != 0 or not result_path.exists():
+            raise self._fail(f"exited {returncode}")
+        outputs = {p.stem[4:]: np.load(p) for p in sorted(self.directory.glob("out_*.npy"))}
+        result = json.loads(result_path.read_text())
+        self.close()
+        return result, outputs
+
+    def close(self) -> None:
+        self._stderr.close()
+        self._folder.cleanup()
+
+
 # --------------------------------------------------------------------------------------------
 # Measurements
 # --------------------------------------------------------------------------------------------
 
 
-def _best_time(function: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, value = float("inf"), None
-    for _ in range(max(1, repeat)):
-        start = time.perf_counter()
-        value = function()
-        best = min(best, time.perf_counter() - start)
-    return best, value
+def _spreads(timing: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    return {
+        what: {
+            "min": min(values),
+            "median": float(np.median(values)),
+            "max": max(values),
+        }
+        for what, values in timing.items()
+    }
 
 
 def _params_dict(params: bgnbd.BgNbdParams | bgnbd.FitResult) -> dict[str, float]:
@@ -501,21 +588,83 @@ def synthetic_report(
         "repeat": repeat,
     }
 
-    log("timing ours ...")
-    summary_seconds, summary = _best_time(
-        lambda: bgnbd.summarize(ids, dates, end=end, unit_days=7), repeat
-    )
-    fit_seconds, result = _best_time(lambda: bgnbd.fit(summary.x, summary.t_x, summary.T), repeat)
+    # Our summary first, once: lifetimes' side needs it to check its own.
+    summary = bgnbd.summarize(ids, dates, end=end, unit_days=7)
+    session, lifetimes = None, None
+    if venv is None:
+        lifetimes = {"unavailable": "skipped (--no-lifetimes)"}
+    else:
+        try:
+            python = ensure_lifetimes_venv(venv, log)
+            log("starting lifetimes (in its own environment) ...")
+            session = LifetimesSession(
+                python,
+                {
+                    "kind": "synthetic",
+                    "end": str(end),
+                    "unit_days": 7,
+                    "horizon": SCORING_HORIZON_WEEKS,
+                },
+                {
+                    "ids": ids,
+                    "days": dates.view(np.int64),
+                    "summary_ids": np.asarray(summary.customer_ids, dtype=np.int64),
+                    "x": summary.x,
+                    "t_x": summary.t_x,
+                    "T": summary.T,
+                },
+            )
+        except LifetimesUnavailable as error:
+            lifetimes = {"unavailable": str(error)}
+            log(f"lifetimes not available, timing ours only: {error}")
+
+    state: dict[str, Any] = {"summary": summary}
+
+    def our_summary():
+        state["summary"] = bgnbd.summarize(ids, dates, end=end, unit_days=7)
+
+    def our_fit():
+        s = state["summary"]
+        state["result"] = bgnbd.fit(s.x, s.t_x, s.T)
+
+    def our_score():
+        s = state["summary"]
+        state["scores"] = bgnbd.score(state["result"], SCORING_HORIZON_WEEKS, s.x, s.t_x, s.T)
+
+    steps = {"summary": our_summary, "fit": our_fit, "score": our_score}
+    ours_timings: dict[str, dict[str, list[float]]] = {
+        name: {"wall": [], "cpu": []} for name in steps
+    }
+    theirs_timings: dict[str, dict[str, list[float]]] = {
+        name: {"wall": [], "cpu": []} for name in steps
+    }
+    # Each round runs each step on both sides, one after the other, the
+    # side that goes first alternating from round to round.
+    for round_ in range(max(1, repeat)):
+        log(f"round {round_ + 1}/{max(1, repeat)} ...")
+        for name, step in steps.items():
+            sides = ["ours", "lifetimes"] if round_ % 2 == 0 else ["lifetimes", "ours"]
+            for side in sides:
+                if side == "ours":
+                    cpu, wall = time.process_time(), time.perf_counter()
+                    step()
+                    ours_timings[name]["wall"].append(time.perf_counter() - wall)
+                    ours_timings[name]["cpu"].append(time.process_time() - cpu)
+                elif session is not None:
+                    try:
+                        timing = session.step(name)
+                    except LifetimesUnavailable as error:
+                        session, lifetimes = None, {"unavailable": str(error)}
+                        continue
+                    theirs_timings[name]["wall"].append(timing["wall"])
+                    theirs_timings[name]["cpu"].append(timing["cpu"])
+    summary, result = state["summary"], state["result"]
     if result.fallback:
         raise RuntimeError(f"fit fell back on synthetic data: {result.reason}")
-    score_seconds, scores = _best_time(
-        lambda: bgnbd.score(result, SCORING_HORIZON_WEEKS, summary.x, summary.t_x, summary.T),
-        repeat,
-    )
     ours = {
-        "summary_seconds": summary_seconds,
-        "fit_seconds": fit_seconds,
-        "score_seconds": score_seconds,
+        # Best of the rounds, as before; the spread beside it.
+        **{f"{name}_seconds": min(t["wall"]) for name, t in ours_timings.items()},
+        "timings": {name: _spreads(t) for name, t in ours_timings.items()},
         "params": _params_dict(result),
         "log_likelihood": result.log_likelihood,
         "converged": result.converged,
@@ -524,36 +673,21 @@ def synthetic_report(
         "iterations": result.iterations,
         "distinct_rows": result.n_rows,
     }
+    report["interleaved"] = True
+    report["cpu_time"] = (
+        "time.process_time of each side's own process (lifetimes: inside its worker)"
+    )
     report["customer_days"] = int(summary.x.sum() + len(summary))
     report["ours"] = ours
-    if venv is None:
-        report["lifetimes"] = {"unavailable": "skipped (--no-lifetimes)"}
+    if session is None:
+        report["lifetimes"] = lifetimes
         return report
-
     try:
-        python = ensure_lifetimes_venv(venv, log)
-        log("timing lifetimes (in its own environment) ...")
-        lifetimes, outputs = run_lifetimes(
-            python,
-            {
-                "kind": "synthetic",
-                "end": str(end),
-                "unit_days": 7,
-                "repeat": repeat,
-                "horizon": SCORING_HORIZON_WEEKS,
-            },
-            {
-                "ids": ids,
-                "days": dates.view(np.int64),
-                "summary_ids": np.asarray(summary.customer_ids, dtype=np.int64),
-                "x": summary.x,
-                "t_x": summary.t_x,
-                "T": summary.T,
-            },
-        )
+        lifetimes, outputs = session.finish()
     except LifetimesUnavailable as error:
         report["lifetimes"] = {"unavailable": str(error)}
         return report
+    lifetimes["timings"] = {name: _spreads(t) for name, t in theirs_timings.items()}
 
     lifetimes_params = tuple(lifetimes["params"][k] for k in ("r", "alpha", "a", "b"))
     ll_ours = bgnbd.log_likelihood(result, summary.x, summary.t_x, summary.T)
@@ -562,6 +696,13 @@ def synthetic_report(
     report["lifetimes"] = lifetimes
     report["speedup"] = {
         step: lifetimes[f"{step}_seconds"] / ours[f"{step}_seconds"]
+        for step in ("summary", "fit", "score")
+    }
+    report["speedup_median"] = {
+        step: {
+            what: lifetimes["timings"][step][what]["median"] / ours["timings"][step][what]["median"]
+            for what in ("wall", "cpu")
+        }
         for step in ("summary", "fit", "score")
     }
     report["log_likelihood"] = {
@@ -631,15 +772,31 @@ def _format_synthetic(report: dict[str, Any]) -> str:
     lines = [
         f"Synthetic BG/NBD workspace: {report['customers']:,} customers, "
         f"{report['transactions']:,} order lines, {report['customer_days']:,} purchase days; "
-        f"{ours['distinct_rows']:,} distinct histories; best of {report['repeat']}",
+        f"{ours['distinct_rows']:,} distinct histories; {report['repeat']} interleaved rounds",
         "",
     ]
     available = "unavailable" not in lifetimes
-    lines.append(f"{'step':10}{'ours (s)':>11}{'lifetimes (s)':>15}{'speed-up':>10}")
+
+    def cell(timings: dict, what: str) -> str:
+        t = timings[what]
+        return f"{t['median']:.3f} ({t['min']:.3f}–{t['max']:.3f})"
+
+    lines.append(
+        f"{'step':9}{'ours wall':>24}{'lifetimes wall':>24}{'speed-up':>9}"
+        f"{'ours cpu':>24}{'lifetimes cpu':>24}"
+    )
     for step in ("summary", "fit", "score"):
-        theirs = f"{lifetimes[f'{step}_seconds']:>15.3f}" if available else f"{'-':>15}"
-        ratio = f"{report['speedup'][step]:>9.1f}x" if available else f"{'-':>10}"
-        lines.append(f"{step:10}{ours[f'{step}_seconds']:>11.3f}{theirs}{ratio}")
+        mine = ours["timings"][step]
+        theirs = lifetimes["timings"][step] if available else None
+        ratio = f"{report['speedup_median'][step]['wall']:>8.1f}x" if available else f"{'-':>9}"
+        lines.append(
+            f"{step:9}{cell(mine, 'wall'):>24}{cell(theirs, 'wall') if theirs else '-':>24}"
+            f"{ratio}{cell(mine, 'cpu'):>24}{cell(theirs, 'cpu') if theirs else '-':>24}"
+        )
+    lines.append(
+        "seconds: median (min–max) of the interleaved rounds; speed-up of the medians; "
+        "cpu is each side's own process time"
+    )
     lines.append("")
     lines.append(
         f"ours: r={ours['params']['r']:.4f} alpha={ours['params']['alpha']:.4f} "
@@ -678,7 +835,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--seed", type=int, default=0, help="synthetic data seed (default 0)")
     parser.add_argument(
-        "--repeat", type=int, default=3, help="timings are the best of this many runs (3)"
+        "--repeat",
+        type=int,
+        default=3,
+        help="rounds, each timing every step on both sides in turn (3)",
     )
     parser.add_argument(
         "--no-lifetimes", action="store_true", help="measure ours only, without lifetimes"

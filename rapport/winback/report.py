@@ -147,6 +147,7 @@ class Row:
     last_touch: dt.date | None
     holds: list[str]  # open issues etc.: recover before any win-back call
     call: Call | None
+    called: bool = False  # a win-back call in the last year (show "called")
     # Filled by fill_contacts, for the rows shown or exported only.
     external_id: str = ""
     name: str = ""
@@ -189,16 +190,30 @@ class Report:
 # -- the vectorised parts, plain functions --------------------------------
 
 
-def usual_intervals(purchases, first, last, rhythm, recall) -> tuple[np.ndarray, np.ndarray]:
-    """The interval each client is expected to come back at, in days, and
-    where it comes from (RECALL, MEDIAN, MEAN, TYPICAL; NO_INTERVAL and NaN
-    when nothing says). The lapse rules read the same intervals."""
+def _own(purchases, first, last, rhythm):
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_gap = (last - first) / np.maximum(purchases - 1, 1)
     has_median = ~np.isnan(rhythm)
     own = np.where(purchases >= 2, np.where(has_median, rhythm, mean_gap), np.nan)
-    regular = purchases >= 3
-    typical = float(np.nanmedian(own[regular])) if regular.any() else np.nan
+    return own, has_median, purchases >= 3
+
+
+def typical_interval(purchases, first, last, rhythm) -> float:
+    """The median of the regular clients' own intervals (NaN without any)."""
+    own, _, regular = _own(purchases, first, last, rhythm)
+    return float(np.nanmedian(own[regular])) if regular.any() else np.nan
+
+
+def usual_intervals(
+    purchases, first, last, rhythm, recall, *, typical: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The interval each client is expected to come back at, in days, and
+    where it comes from (RECALL, MEDIAN, MEAN, TYPICAL; NO_INTERVAL and NaN
+    when nothing says). The lapse rules read the same intervals. `typical`:
+    the workspace's, when these arrays are only some of its clients."""
+    own, has_median, regular = _own(purchases, first, last, rhythm)
+    if typical is None:
+        typical = float(np.nanmedian(own[regular])) if regular.any() else np.nan
     has_recall = ~np.isnan(recall)
     interval = np.where(has_recall, recall, np.where(regular, own, typical))
     source = np.select(
@@ -225,12 +240,14 @@ def revenue_at_risk(interval, spend, alive) -> np.ndarray:
         return YEAR_DAYS / interval * spend * (1.0 - alive)
 
 
-def spend_per_visit(workspace, on: dt.date, index: dict[int, int], n: int):
+def spend_per_visit(workspace, on: dt.date, index: dict[int, int], n: int, contact_ids=None):
     """Each contact's spend per purchase day (NaN without amounts), and the
-    workspace's, in one grouped query."""
+    workspace's (of `contact_ids` only, when given), in one grouped query."""
+    purchases = Purchase.objects.filter(workspace=workspace, date__lte=on, amount__isnull=False)
+    if contact_ids is not None:
+        purchases = purchases.filter(contact_id__in=contact_ids)
     rows = (
-        Purchase.objects.filter(workspace=workspace, date__lte=on, amount__isnull=False)
-        .order_by()
+        purchases.order_by()
         .values("contact_id")
         .annotate(total=Sum("amount"), days=Count("date", distinct=True))
         .values_list("contact_id", "total", "days")
@@ -247,12 +264,13 @@ def spend_per_visit(workspace, on: dt.date, index: dict[int, int], n: int):
     return spend, (total / days if days else np.nan)
 
 
-def latest_calls(workspace, on: dt.date) -> dict[int, tuple[dt.date, str]]:
+def latest_calls(workspace, on: dt.date, contact_ids=None) -> dict[int, tuple[dt.date, str]]:
     """The latest win-back call of each contact: {pk: (asked_on, outcome)}."""
-    asks = (
-        Ask.objects.filter(workspace=workspace, kind=AskKind.REACTIVATION, asked_on__lte=on)
-        .order_by("contact_id", "-asked_on", "-asked_at", "-pk")
-        .values_list("contact_id", "asked_on", "outcome")
+    asks = Ask.objects.filter(workspace=workspace, kind=AskKind.REACTIVATION, asked_on__lte=on)
+    if contact_ids is not None:
+        asks = asks.filter(contact_id__in=contact_ids)
+    asks = asks.order_by("contact_id", "-asked_on", "-asked_at", "-pk").values_list(
+        "contact_id", "asked_on", "outcome"
     )
     latest: dict[int, tuple[dt.date, str]] = {}
     for pk, asked_on, outcome in asks:
@@ -290,13 +308,15 @@ def p_alive_note(workspace, purchase_days: float) -> str:
 # -- the report -------------------------------------------------------------
 
 
-def build(workspace, on: dt.date | None = None, *, show="all", sort="revenue") -> Report:
-    """Every row to list for `show` (see SHOW), sorted by `sort` (see SORTS),
-    without names (fill_contacts adds them to the rows used)."""
-    on = on or workspace.today()
-    show = show if show in SHOW else "all"
-    sort = sort if sort in SORTS else "revenue"
-    s = Snapshot(workspace, on)
+def compute(
+    workspace, on: dt.date, contact_ids=None, typical_spend: float | None = None
+) -> tuple[list[Row], float]:
+    """Every client the page can list on `on` (lapsed, at risk, or called in
+    the last year), unsorted, without names; and the workspace's spend per
+    visit. With `contact_ids`, only those contacts, judged as the morning
+    judged them: against the whole workspace's typical interval, and
+    `typical_spend` (the morning's) when given."""
+    s = Snapshot(workspace, on, contact_ids)
     run = Run(s)
     lapses = s.memo(rules.screen)
     n = len(s.ids)
@@ -310,7 +330,7 @@ def build(workspace, on: dt.date | None = None, *, show="all", sort="revenue") -
         model_risk = customer & (s.p_alive < AT_RISK_BELOW)
     at_risk = ~lapsed & (due | model_risk)
 
-    calls = latest_calls(workspace, on)
+    calls = latest_calls(workspace, on, s.contact_ids)
     call_day = np.full(n, np.nan)
     for pk, (asked_on, _) in calls.items():
         i = s.index.get(pk)
@@ -319,26 +339,26 @@ def build(workspace, on: dt.date | None = None, *, show="all", sort="revenue") -
     with np.errstate(invalid="ignore"):
         called = customer & (call_day >= s.today - CALLED_WITHIN_DAYS)
 
+    typical = None
+    if s.contact_ids is not None:
+        w = s.whole()
+        typical = typical_interval(w.purchases, w.first_purchase, w.last_purchase, w.rhythm)
     interval, source = usual_intervals(
-        s.purchases, s.first_purchase, s.last_purchase, s.rhythm, s.recall
+        s.purchases, s.first_purchase, s.last_purchase, s.rhythm, s.recall, typical=typical
     )
     for i, lapse in lapses.items():
         interval[i] = lapse.interval  # the very interval the reason was given for
-    spend, typical_spend = spend_per_visit(workspace, on, s.index, n)
+    spend, workspace_spend = spend_per_visit(workspace, on, s.index, n, s.contact_ids)
+    if typical_spend is None:
+        typical_spend = workspace_spend
     own_spend = ~np.isnan(spend)
     spend = np.where(own_spend, spend, typical_spend)
     alive = assumed_alive(s.p_alive, lapsed, at_risk)
     revenue = revenue_at_risk(interval, spend, alive)
     estimated = np.isnan(s.p_alive) | ~own_spend
 
-    shown = {
-        "all": lapsed | at_risk,
-        "lapsed": lapsed,
-        "at_risk": at_risk,
-        "called": called,
-    }[show]
     rows = []
-    for i in np.flatnonzero(shown).tolist():
+    for i in np.flatnonzero(lapsed | at_risk | called).tolist():
         pk = int(s.ids[i])
         status = LAPSED if lapsed[i] else AT_RISK if at_risk[i] else ACTIVE
         if i in lapses:
@@ -374,21 +394,73 @@ def build(workspace, on: dt.date | None = None, *, show="all", sort="revenue") -
                 last_touch=None if np.isnan(touch) else to_date(touch),
                 holds=gates.blockers(run, i),
                 call=call,
+                called=bool(called[i]),
             )
         )
+    return rows, float(typical_spend)
+
+
+def shows(row: Row, show: str) -> bool:
+    if show == "lapsed":
+        return row.status == LAPSED
+    if show == "at_risk":
+        return row.status == AT_RISK
+    if show == "called":
+        return row.called
+    return row.status != ACTIVE
+
+
+def build(workspace, on: dt.date | None = None, *, show="all", sort="revenue") -> Report:
+    """Every row to list for `show` (see SHOW), sorted by `sort` (see SORTS),
+    without names (fill_contacts adds them to the rows used), computed from
+    the facts now. `read` gives the same from the stored figures."""
+    on = on or workspace.today()
+    show = show if show in SHOW else "all"
+    sort = sort if sort in SORTS else "revenue"
+    listed, _ = compute(workspace, on)
+    rows = [row for row in listed if shows(row, show)]
     sort_rows(rows, sort)
     known = [row.revenue_at_risk for row in rows if row.revenue_at_risk is not None]
+    lapsed = sum(row.status == LAPSED for row in listed)
+    at_risk = sum(row.status == AT_RISK for row in listed)
     return Report(
         on=on,
         show=show,
         sort=sort,
         rows=rows,
-        lapsed=int(lapsed.sum()),
-        at_risk=int(at_risk.sum()),
+        lapsed=lapsed,
+        at_risk=at_risk,
         model=model_status(workspace),
         revenue_at_risk=float(sum(known)),
         estimated=any(row.estimated for row in rows if row.revenue_at_risk is not None),
-        counts={"all": int((lapsed | at_risk).sum()), "called": int(called.sum())},
+        counts={"all": lapsed + at_risk, "called": sum(row.called for row in listed)},
+    )
+
+
+def read(workspace, on: dt.date | None = None, *, show="all", sort="revenue") -> Report:
+    """The report for `on` from the figures the morning job stored (and each
+    change since kept current); its rows are a lazy sequence read one page at
+    a time. When nothing is stored for that day, `build`."""
+    from rapport.winback import figures
+
+    on = on or workspace.today()
+    show = show if show in SHOW else "all"
+    sort = sort if sort in SORTS else "revenue"
+    stored = figures.read(workspace, on, show, sort)
+    if stored is None:
+        return build(workspace, on, show=show, sort=sort)
+    rows, totals = stored
+    return Report(
+        on=on,
+        show=show,
+        sort=sort,
+        rows=rows,
+        lapsed=totals["lapsed"],
+        at_risk=totals["at_risk"],
+        model=model_status(workspace),
+        revenue_at_risk=totals["revenue_at_risk"],
+        estimated=totals["estimated"],
+        counts={"all": totals["lapsed"] + totals["at_risk"], "called": totals["called"]},
     )
 
 
@@ -419,7 +491,8 @@ def sort_rows(rows: list[Row], sort: str) -> None:
 
 def fill_contacts(workspace, rows: list[Row]) -> None:
     """Names and ways to reach them, for these rows only."""
-    by_pk = {row.contact_id: row for row in rows}
+    # Rows read from the stored figures come with their names already.
+    by_pk = {row.contact_id: row for row in rows if not row.external_id}
     ids = sorted(by_pk)
     for start in range(0, len(ids), CHUNK):
         people = Contact.objects.filter(

@@ -3,6 +3,8 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from rapport.agenda import store
@@ -235,3 +237,89 @@ def test_user_text_is_escaped_everywhere(alice_client, acme, today):
         page = alice_client.get(url).content.decode()
         assert payload not in page, url
         assert "&lt;script&gt;" in page, url
+
+
+def _bulk_contacts(workspace, n, start=0):
+    from rapport.clients.models import Organization
+
+    org = Organization.objects.create(workspace=workspace, name=f"Org {start}")
+    Contact.objects.bulk_create(
+        Contact(
+            workspace=workspace,
+            external_id=f"X-{start + k}",
+            first_name=f"Many{start + k}",
+            last_name="Bulk",
+            email=f"many{start + k}@example.com",
+            stage="member" if k % 2 else "customer",
+            organization=org if k % 3 == 0 else None,
+        )
+        for k in range(n)
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?q=many1",
+        "?q=bulk+org",
+        "?q=X-5",
+        "?stage=member",
+        "?readiness=ready",
+        "?open_issue=no",
+        "?moment=yes",
+        "?sort=-readiness",
+        "?sort=-created_at&page=2",
+    ],
+)
+def test_list_queries_do_not_grow_with_the_workspace(alice_client, acme, query):
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            response = alice_client.get(reverse("clients:list") + query)
+        assert response.status_code == 200
+        return len(queries)
+
+    _bulk_contacts(acme, 100)
+    at_100 = count()
+    _bulk_contacts(acme, 900, start=100)
+    assert count() == at_100
+
+
+def test_search_goes_through_the_index_and_follows_every_change(alice_client, acme):
+    from rapport.clients.models import Organization
+
+    acme.phone_region = "US"
+    acme.save()
+    org = Organization.objects.create(workspace=acme, name="Harbour Dental")
+    ann = factories.contact(
+        acme, first_name="Ann", last_name="O'Hara", email="ann@smile.test", phone="+15552223333"
+    )
+    ann.organization = org
+    ann.save()
+    factories.contact(acme, first_name="Bob", last_name="Stone")
+
+    def names(q):
+        response = alice_client.get(reverse("clients:list"), {"q": q})
+        return {c.first_name for c in response.context["page"]}
+
+    assert names("o'hara") == {"Ann"}
+    assert names("SMILE.te") == {"Ann"}
+    assert names("harbour ann") == {"Ann"}
+    assert names("(555) 222-3333") == {"Ann"}
+    assert names("222-3333") == {"Ann"}
+    assert names(ann.external_id) == {"Ann"}
+    assert names("an") == {"Ann"}  # too short for the index: the scan
+    # Quotes and operators are text, not FTS syntax (no error, no match).
+    assert names('"stone') == set() and names("stone NOT") == set()
+    assert names("stone") == {"Bob"}
+    assert names("100%") == set()
+    org.name = "Seaside Clinic"
+    org.save()
+    assert names("seaside") == {"Ann"} and names("harbour") == set()
+    ann.email = "ann@new.test"
+    ann.save()
+    assert names("smile") == set() and names("new.test") == {"Ann"}
+    Organization.objects.filter(pk=org.pk).delete()
+    assert names("seaside") == set()
+    ann.delete()
+    assert names("ann") == set()

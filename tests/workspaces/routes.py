@@ -96,7 +96,7 @@ ROUTES = {
     "clients:change_stage": work_post("clients:change_stage"),
     "clients:set_relationship": work_post("clients:set_relationship"),
     "clients:add_deal": work_post("clients:add_deal"),
-    "clients:add_testimonial": work_post("clients:add_testimonial"),
+    "advocacy:add_testimonial": work_post("advocacy:add_testimonial"),
     "clients:resolve_issue": work_post("clients:resolve_issue"),
     "clients:update_deal": work_post("clients:update_deal"),
     "clients:import": {"GET": C.CONFIGURE, "POST": C.CONFIGURE},

@@ -197,7 +197,7 @@ CASES = {
     "advocacy:dismiss_merge": ("post", "suggestion", {}),
     "advocacy:merge_record": ("get", "merge_record", {}),
     "advocacy:undo_merge": ("post", "merge_record", {}),
-    "clients:add_testimonial": (
+    "advocacy:add_testimonial": (
         "post",
         C,
         {"testimonial-text": "x", "testimonial-received_on": "2026-01-01"},

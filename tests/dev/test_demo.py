@@ -13,8 +13,8 @@ from django.core.management import call_command
 from rapport.agenda import engine, store
 from rapport.agenda.models import AgendaItem
 from rapport.agenda.text import detect
-from rapport.clients import demo
 from rapport.clients.models import Activity, Permission
+from rapport.dev import demo
 from rapport.workspaces.models import Membership, Role, Workspace
 from tests import factories
 

@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from rapport.clients import demo
+from rapport.dev import demo
 
 
 class Command(BaseCommand):
