@@ -1,19 +1,22 @@
 """The seven CSV kinds of DESIGN.md and how each is written into the record.
 
 Validation comes first and is complete (every cell, every reference to a
-contact); a file with any error writes nothing. A valid file is written in
-one transaction, in bulk. Re-importing updates rows by their key instead of
-duplicating them: contacts by `external_id`, the other kinds by their natural
-key (see KEYS below).
+contact), streamed over the file; a file with any error writes nothing. A
+valid file is written in one transaction, in bulk: contacts and purchases
+(the large files) through staging tables and set-based SQL (clients.bulk),
+the small kinds by a natural-key upsert. Re-importing updates rows by their
+key instead of duplicating them: contacts by `external_id`, the other kinds
+by their natural key (see the writers).
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from os import PathLike
 
 from django.db import transaction
 
 from rapport.advocacy.models import Referral
-from rapport.clients import actions
+from rapport.clients import actions, bulk
 from rapport.clients.models import (
     Activity,
     ActivityKind,
@@ -33,6 +36,8 @@ from rapport.clients.models import (
 )
 from rapport.lib import csvimport as c
 from rapport.lib import phones
+from rapport.lib.progress import Callback
+from rapport.lib.progress import Progress as Progress_
 
 KINDS = {
     "contacts": c.Kind(
@@ -128,6 +133,12 @@ CONTACT_COLUMNS = {
 }
 
 Progress = Callable[[int], None]
+Source = bytes | str | PathLike  # a file's content, or the path to it (streamed)
+
+# Kinds written through the bulk path (clients.bulk): the large files of a
+# practice's history. The others are small and keep their row-by-row upsert.
+BULK_KINDS = {"contacts", "purchases"}
+PROMOTED_CHUNK = 5000  # contacts per `promoted` signal (receivers use IN (...))
 
 
 @dataclass
@@ -142,6 +153,35 @@ class FileReport:
     imported: bool = False
 
 
+@dataclass
+class CheckedFile:
+    """One file after the validating pass: its header, errors and row count;
+    the rows themselves only for the small kinds (the bulk kinds' rows are
+    in their staging table by then)."""
+
+    name: str
+    source: Source
+    parsed: c.ParsedFile
+    rows: int = 0
+    preview: list[c.Row] = field(default_factory=list)
+    staging: "bulk.Staging | None" = None
+    tags: "bulk.Staging | None" = None
+
+    @property
+    def kind(self) -> str:
+        return self.parsed.kind.name if self.parsed.kind else "?"
+
+    @property
+    def errors(self) -> list[c.RowError]:
+        return self.parsed.errors
+
+    def drop_staging(self) -> None:
+        for staging in (self.staging, self.tags):
+            if staging is not None:
+                staging.drop()
+        self.staging = self.tags = None
+
+
 def parse_file(data: bytes | str, name: str) -> c.ParsedFile:
     return c.parse(data, name, KINDS)
 
@@ -150,66 +190,171 @@ def sort_files(parsed: list[c.ParsedFile]) -> list[c.ParsedFile]:
     return sorted(parsed, key=lambda p: ORDER.index(p.kind.name) if p.kind else -1)
 
 
-def validate(workspace, parsed: list[c.ParsedFile]) -> None:
-    """Cross-row checks that need the database: every contact a row names
-    must exist, in the workspace or in a valid contacts file of this import."""
+def _as_progress(progress) -> Progress_:
+    if progress is None:
+        return Progress_()
+    if isinstance(progress, Progress_):
+        return progress
+    return Callback(progress)
+
+
+def check(
+    workspace,
+    files: list[tuple[str, Source]],
+    *,
+    stage: bool = False,
+    progress=None,
+    preview_rows: int = 0,
+) -> list[CheckedFile]:
+    """The validating pass over every file, streamed: every error with file
+    and line, and (stage=True) the bulk kinds' rows staged for the write.
+    Cross-file checks hold: a row may name a contact of the workspace or of
+    a valid contacts file of the same import."""
+    progress = _as_progress(progress)
+    checked = [
+        CheckedFile(name, source, c.read_header(source, name, KINDS)) for name, source in files
+    ]
+    checked.sort(key=lambda f: ORDER.index(f.kind) if f.parsed.kind else -1)
     known = set(
         Contact.objects.filter(workspace=workspace).active().values_list("external_id", flat=True)
     )
-    for file in sort_files(parsed):
-        if not file.kind or file.errors:
+    # A referrals file checks self-referrals against a contacts file's details.
+    details: dict[str, tuple[str, str]] | None = (
+        {} if any(f.kind == "referrals" for f in checked) else None
+    )
+    for file in checked:
+        if not file.parsed.kind or file.parsed.errors:
             continue
-        if file.kind.name == "contacts":
-            seen: dict[str, int] = {}
-            ids_in_file = {row.values["external_id"] for row in file.rows}
-            for row in file.rows:
-                external_id = row.values["external_id"]
-                if external_id in seen:
-                    file.error(
-                        row.line, f"external_id {external_id!r} already on line {seen[external_id]}"
-                    )
-                seen[external_id] = row.line
-                referrer = row.values.get("referred_by")
-                if referrer and referrer not in known and referrer not in ids_in_file:
-                    file.error(row.line, f"no contact with external_id {referrer!r}", "referred_by")
-                if referrer and referrer == external_id:
-                    file.error(row.line, "a contact cannot refer itself", "referred_by")
-                if row.values.get("phone"):
-                    # Stored as E.164: a number that cannot be read in the
-                    # workspace's country is named now, not texted wrongly later.
-                    try:
-                        row.values["phone"] = phones.to_e164(
-                            row.values["phone"], workspace.phone_region
-                        )
-                    except phones.InvalidPhone as error:
-                        file.error(row.line, str(error), "phone")
-            if not file.errors:
-                known |= ids_in_file
-            continue
+        progress.phase(f"parse+validate {file.name}", c.count_lines(file.source))
+        if file.kind == "contacts":
+            _check_contacts(workspace, file, known, details, stage, progress, preview_rows)
+        elif file.kind == "purchases":
+            _check_purchases(file, known, stage, progress, preview_rows)
+        else:
+            file.parsed.rows = []
+            for row in c.iter_rows(file.source, file.parsed):
+                file.parsed.rows.append(row)
+                if len(file.parsed.rows) % 1000 == 0:
+                    progress.advance(1000)
+            file.rows = len(file.parsed.rows)
+            file.preview = file.parsed.rows[:preview_rows]
+            _check_small(workspace, file.parsed, known, details)
+        file.parsed.errors.sort(key=lambda e: e.line)
+        if file.parsed.errors:
+            file.drop_staging()
+        else:
+            for staging in (file.staging, file.tags):  # the COPY ends first
+                if staging is not None:
+                    staging.finish()
+    return checked
+
+
+def _check_contacts(workspace, file, known, details, stage, progress, preview_rows) -> None:
+    parsed = file.parsed
+    header = set(parsed.header)
+    if stage:
+        if "tags" in header:
+            # PostgreSQL runs one COPY at a time on a connection: the tags
+            # wait for the contacts' COPY to end (created first, for the same reason).
+            file.tags = bulk.Staging("contact_tags", bulk.TAG_STAGING, copy=False)
+        file.staging = bulk.Staging("contacts", bulk.CONTACT_STAGING, bulk.CONTACT_EXTRA)
+    seen: dict[str, int] = {}
+    references = []  # (line, referrer): checked once every id of the file is known
+    region = workspace.phone_region
+    n = 0
+    for row in c.iter_rows(file.source, parsed):
+        n += 1
+        if n % 1000 == 0:
+            progress.advance(1000)
+        v = row.values
+        external_id = v["external_id"]
+        if external_id in seen:
+            parsed.error(
+                row.line, f"external_id {external_id!r} already on line {seen[external_id]}"
+            )
+        seen[external_id] = row.line
+        referrer = v.get("referred_by")
+        if referrer == external_id:
+            parsed.error(row.line, "a contact cannot refer itself", "referred_by")
+        elif referrer:
+            references.append((row.line, referrer))
+        if v.get("phone"):
+            # Stored as E.164: a number that cannot be read in the
+            # workspace's country is named now, not texted wrongly later.
+            try:
+                v["phone"] = phones.to_e164(v["phone"], region)
+            except phones.InvalidPhone as error:
+                parsed.error(row.line, str(error), "phone")
+        if details is not None:
+            details[external_id] = (v.get("email") or "", v.get("phone") or "")
+        if len(file.preview) < preview_rows:
+            file.preview.append(row)
+        if file.staging is not None and not parsed.errors:
+            file.staging.add(
+                tuple(v.get(col) if col != "line" else row.line for col in _CONTACT_COLUMNS)
+            )
+            if file.tags is not None:
+                for tag in dict.fromkeys(v.get("tags") or []):
+                    file.tags.add((external_id, tag))
+    progress.advance(n % 1000)
+    for line, referrer in references:
+        if referrer not in known and referrer not in seen:
+            parsed.error(line, f"no contact with external_id {referrer!r}", "referred_by")
+    file.rows = n
+    if not parsed.errors:
+        known.update(seen)
+
+
+_CONTACT_COLUMNS = [name for name, _ in bulk.CONTACT_STAGING]
+
+
+def _check_purchases(file, known, stage, progress, preview_rows) -> None:
+    parsed = file.parsed
+    if stage:
+        file.staging = bulk.Staging("purchases", bulk.PURCHASE_STAGING)
+    staging = file.staging
+    n = 0
+    for row in c.iter_rows(file.source, parsed):
+        n += 1
+        if n % 1000 == 0:
+            progress.advance(1000)
+        v = row.values
+        if v["contact"] not in known:
+            parsed.error(row.line, f"no contact with external_id {v['contact']!r}", "contact")
+        elif staging is not None and not parsed.errors:
+            staging.add((v["contact"], v["date"], v.get("amount"), v.get("description") or ""))
+        if len(file.preview) < preview_rows:
+            file.preview.append(row)
+    progress.advance(n % 1000)
+    file.rows = n
+
+
+def _check_small(workspace, file, known, details) -> None:
+    """The small kinds' cross-row checks, on their rows in memory."""
+    for row in file.rows:
+        for column in CONTACT_COLUMNS[file.kind.name]:
+            value = row.values.get(column)
+            if value and value not in known:
+                file.error(row.line, f"no contact with external_id {value!r}", column)
+    if file.kind.name == "referrals":
+        _validate_referrals(workspace, file, details or {})
+    if file.kind.name == "deals":
         for row in file.rows:
-            for column in CONTACT_COLUMNS[file.kind.name]:
-                value = row.values.get(column)
-                if value and value not in known:
-                    file.error(row.line, f"no contact with external_id {value!r}", column)
-        if file.kind.name == "referrals":
-            _validate_referrals(workspace, file, parsed)
-        if file.kind.name == "deals":
-            for row in file.rows:
-                won, completed = row.values.get("won_on"), row.values.get("completed_on")
-                if won and completed and completed < won:
-                    file.error(row.line, "completed before it was won", "completed_on")
-        if file.kind.name == "issues":
-            for row in file.rows:
-                resolved = row.values.get("resolved_on")
-                if resolved and resolved < row.values["opened_on"]:
-                    file.error(row.line, "resolved before it was opened", "resolved_on")
-        if file.kind.name == "permissions":
-            for row in file.rows:
-                if row.values["ask_after"] < row.values["granted_on"]:
-                    file.error(row.line, "ask_after is before granted_on", "ask_after")
+            won, completed = row.values.get("won_on"), row.values.get("completed_on")
+            if won and completed and completed < won:
+                file.error(row.line, "completed before it was won", "completed_on")
+    if file.kind.name == "issues":
+        for row in file.rows:
+            resolved = row.values.get("resolved_on")
+            if resolved and resolved < row.values["opened_on"]:
+                file.error(row.line, "resolved before it was opened", "resolved_on")
+    if file.kind.name == "permissions":
+        for row in file.rows:
+            if row.values["ask_after"] < row.values["granted_on"]:
+                file.error(row.line, "ask_after is before granted_on", "ask_after")
 
 
-def _validate_referrals(workspace, file, parsed) -> None:
+def _validate_referrals(workspace, file, file_details: dict[str, tuple[str, str]]) -> None:
     """A self-referral is refused: the same contact, or the referred person's
     email or phone is the referrer's (advocacy's matching rules)."""
     from rapport.advocacy.matching import is_self_referral
@@ -220,13 +365,8 @@ def _validate_referrals(workspace, file, parsed) -> None:
             "external_id", "email", "phone", "workspace"
         )
     }
-    for other in parsed:  # a contacts file of the same import, not written yet
-        if other.kind and other.kind.name == "contacts" and not other.errors:
-            for row in other.rows:
-                v = row.values
-                details[v["external_id"]] = Contact(
-                    workspace=workspace, email=v.get("email") or "", phone=v.get("phone") or ""
-                )
+    for external_id, (email, phone) in file_details.items():  # a contacts file, not written yet
+        details[external_id] = Contact(workspace=workspace, email=email, phone=phone)
     for row in file.rows:
         referrer, referred = row.values["referrer"], row.values["referred"]
         if referrer == referred:
@@ -237,39 +377,107 @@ def _validate_referrals(workspace, file, parsed) -> None:
             file.error(row.line, "a self-referral: the referred email or phone is the referrer's")
 
 
+# Tables an import writes to: their statistics are refreshed afterwards.
+TOUCHED_MODELS = [
+    Contact,
+    Organization,
+    Tag,
+    Contact.tags.through,
+    StageChange,
+    Purchase,
+    Activity,
+    Deal,
+    Issue,
+    Permission,
+    Referral,
+]
+
+
 def import_files(
     workspace,
-    files: list[tuple[str, bytes | str]],
+    files: list[tuple[str, Source]],
     *,
     dry_run: bool = False,
-    progress: Progress | None = None,
+    progress=None,
 ) -> list[FileReport]:
-    """Validate every file, then write each valid one all-or-nothing."""
-    parsed = sort_files([parse_file(data, name) for name, data in files])
-    validate(workspace, parsed)
-    reports = []
-    touched: set[int] = set()
-    for file in parsed:
-        report = FileReport(file.name, file.kind.name if file.kind else "?", len(file.rows))
-        report.errors = list(file.errors)
-        reports.append(report)
-        if file.errors or dry_run:
-            if progress:
-                progress(len(file.rows))
-            continue
-        writer = WRITERS[file.kind.name]
-        with transaction.atomic():
-            ids = writer(workspace, file, report, progress or (lambda n: None))
-        touched |= ids
-        report.imported = True
-    if touched and not dry_run:
-        from rapport.clients import rhythm
+    """Validate every file (streamed), then write each valid one
+    all-or-nothing through the bulk path; then the derived facts, set-based;
+    ANALYZE, the derived facts, and the one agenda refresh (clients.signals.facts_changed).
 
-        with actions.changing():
-            actions.promote(workspace, touched)
-            rhythm.update(workspace, touched)
-            actions.facts_changed(workspace)
+    A file is its content (bytes or str) or a path: a path is read as it
+    goes, twice at most, never whole into memory."""
+    progress = _as_progress(progress)
+    temp_store = bulk.begin() if not dry_run else None
+    checked = []
+    reports = []
+    try:
+        checked = check(workspace, files, stage=not dry_run, progress=progress)
+        if not dry_run:
+            bulk.start_touched()
+        for file in checked:
+            report = FileReport(file.name, file.kind, file.rows)
+            report.errors = list(file.errors)
+            reports.append(report)
+            if file.errors or dry_run:
+                continue
+            progress.phase(f"write {file.name}", file.rows)
+            with transaction.atomic():
+                if file.kind in BULK_KINDS:
+                    _write_bulk(workspace, file, report)
+                else:
+                    ids = WRITERS[file.kind](workspace, file.parsed, report, lambda n: None)
+                    bulk.add_touched_ids(ids)
+            progress.advance(file.rows)
+            report.imported = True
+            file.drop_staging()
+            file.parsed.rows = []
+        if any(r.imported for r in reports):
+            _derive(workspace, progress)
+    finally:
+        for file in checked:
+            file.drop_staging()
+        if not dry_run:
+            bulk.drop_touched()
+            bulk.end(temp_store)
+    progress.phase("done")
     return reports
+
+
+def _write_bulk(workspace, file: CheckedFile, report: FileReport) -> None:
+    if file.kind == "contacts":
+        report.created, report.updated = bulk.write_contacts(
+            workspace, file.staging, file.tags, set(file.parsed.header), file.name
+        )
+    else:
+        report.created = bulk.write_purchases(workspace, file.staging)
+    report.unchanged = file.rows - report.created - report.updated
+
+
+def _derive(workspace, progress) -> None:
+    """Fresh statistics, then the derived facts for every touched contact as
+    statements over the set, then the one agenda refresh (as the change
+    ends)."""
+    from rapport.clients import rhythm
+    from rapport.clients.signals import promoted
+
+    touched = bulk.touched_count()
+    with actions.changing():
+        # Statistics first: the derived facts' own statements are planned on
+        # them (and the touched set, a temporary table, is never analysed by
+        # PostgreSQL's autovacuum).
+        progress.phase("analyze")
+        bulk.analyze(TOUCHED_MODELS, temporary=[bulk.TOUCHED])
+        progress.phase("derive: ladder promotions", touched)
+        changes = bulk.promote_touched(workspace)
+        for start in range(0, len(changes), PROMOTED_CHUNK):
+            promoted.send(sender=workspace, changes=changes[start : start + PROMOTED_CHUNK])
+        progress.advance(touched)
+        progress.phase("derive: rhythms and usual spend", touched)
+        rhythm.update(workspace, scope_table=bulk.TOUCHED)
+        progress.advance(touched)
+        progress.phase("refresh agenda")
+        # The agenda listens for this and refreshes once, as the change ends.
+        actions.facts_changed(workspace)
 
 
 # -- writers: one per kind; each returns the ids of the contacts it touched ---
@@ -277,146 +485,6 @@ def import_files(
 
 def _contact_ids(workspace) -> dict[str, int]:
     return dict(Contact.objects.filter(workspace=workspace).values_list("external_id", "pk"))
-
-
-def _present(row: c.Row, column: str) -> bool:
-    return column in row.values
-
-
-def write_contacts(workspace, file, report, progress) -> set[int]:
-    existing = {
-        contact.external_id: contact
-        for contact in Contact.objects.filter(
-            workspace=workspace, external_id__in=[r.values["external_id"] for r in file.rows]
-        )
-    }
-    org_names = {r.values["organization"] for r in file.rows if r.values.get("organization")}
-    orgs = dict(
-        Organization.objects.filter(workspace=workspace, name__in=org_names).values_list(
-            "name", "pk"
-        )
-    )
-    for name in org_names - set(orgs):
-        orgs[name] = Organization.objects.create(workspace=workspace, name=name).pk
-
-    plain = ["first_name", "last_name", "email", "phone", "source", "notes", "address"]
-    new, changed, consent, stage_changes = [], [], [], []
-    today = workspace.today()
-    for row in file.rows:
-        v = row.values
-        contact = existing.get(v["external_id"])
-        is_new = contact is None
-        if is_new:
-            contact = Contact(
-                workspace=workspace,
-                external_id=v["external_id"],
-                stage=v.get("stage") or Stage.PROSPECT,
-            )
-        before = {
-            f: getattr(contact, f)
-            for f in [*plain, "organization_id", "relationship", "email_ok", "sms_ok", "stage"]
-        }
-        for name in plain:
-            if _present(row, name):
-                setattr(contact, name, v[name] or "")
-        if _present(row, "organization"):
-            contact.organization_id = orgs.get(v["organization"]) if v["organization"] else None
-        if _present(row, "relationship") and v["relationship"] != contact.relationship:
-            contact.relationship = v["relationship"]
-            contact.relationship_on = today if v["relationship"] else None
-        for flag in ("email_ok", "sms_ok"):
-            # Every consent the file changes goes into the consent log.
-            if _present(row, flag) and v[flag] is not None and v[flag] != getattr(contact, flag):
-                setattr(contact, flag, v[flag])
-                consent.append((contact, flag, v[flag]))
-            elif is_new and v.get(flag):
-                consent.append((contact, flag, True))
-        # An imported stage only raises the ladder: a re-imported old export
-        # must not undo promotions Rapport made since (lowering is by hand).
-        raises = v.get("stage") and Stage.rank(v["stage"]) > Stage.rank(contact.stage)
-        if _present(row, "stage") and raises:
-            stage_changes.append((contact, contact.stage, v["stage"]))
-            contact.stage = v["stage"]
-        if is_new:
-            new.append(contact)
-            stage_changes.append((contact, "", contact.stage))
-        elif before != {f: getattr(contact, f) for f in before}:
-            changed.append(contact)
-        else:
-            report.unchanged += 1
-    Contact.objects.bulk_create(new, batch_size=1000)
-    fields = [
-        *plain,
-        "organization",
-        "relationship",
-        "relationship_on",
-        "email_ok",
-        "sms_ok",
-        "stage",
-    ]
-    Contact.objects.bulk_update(changed, fields, batch_size=500)
-    report.created, report.updated = len(new), len(changed)
-    progress(len(file.rows) // 2)
-
-    # Second pass: references, tags, consents, ladder history.
-    ids = _contact_ids(workspace)
-    _set_referred_by(
-        workspace,
-        {
-            ids[r.values["external_id"]]: ids[r.values["referred_by"]]
-            for r in file.rows
-            if _present(r, "referred_by") and r.values["referred_by"]
-        },
-        overwrite=True,
-    )
-    tag_rows = [r for r in file.rows if _present(r, "tags")]
-    if tag_rows:
-        names = {t for r in tag_rows for t in (r.values["tags"] or [])}
-        tags = dict(
-            Tag.objects.filter(workspace=workspace, name__in=names).values_list("name", "pk")
-        )
-        for name in names - set(tags):
-            tags[name] = Tag.objects.create(workspace=workspace, name=name).pk
-        through = Contact.tags.through
-        contact_pks = [ids[r.values["external_id"]] for r in tag_rows]
-        through.objects.filter(contact_id__in=contact_pks).delete()
-        through.objects.bulk_create(
-            [
-                through(contact_id=ids[r.values["external_id"]], tag_id=tags[name])
-                for r in tag_rows
-                for name in dict.fromkeys(r.values["tags"] or [])
-            ],
-            batch_size=1000,
-        )
-    from rapport.clients.models import ConsentRecord
-
-    ConsentRecord.objects.bulk_create(
-        [
-            ConsentRecord(
-                workspace=workspace,
-                contact_id=contact.pk,
-                channel=flag.removesuffix("_ok"),
-                granted=granted,
-                text=f"{flag}={'true' if granted else 'false'} in {file.name}",
-                source="import",
-            )
-            for contact, flag, granted in consent
-        ]
-    )
-    StageChange.objects.bulk_create(
-        [
-            StageChange(
-                workspace=workspace,
-                contact_id=contact.pk,
-                from_stage=old,
-                to_stage=new_stage,
-                reason=StageChange.Reason.IMPORT,
-            )
-            for contact, old, new_stage in stage_changes
-        ]
-    )
-    progress(len(file.rows) - len(file.rows) // 2)
-    return {ids[r.values["external_id"]] for r in file.rows}
 
 
 def _set_referred_by(workspace, referrer_of: dict[int, int], overwrite: bool = False) -> None:
@@ -468,28 +536,6 @@ def _upsert(model, workspace, file, report, progress, *, key, build, update_fiel
     if model is Referral:
         touched |= {o.referred_id for o in objects}
     return touched
-
-
-def write_purchases(workspace, file, report, progress):
-    def build(v, ids):
-        return Purchase(
-            workspace=workspace,
-            contact_id=ids[v["contact"]],
-            date=v["date"],
-            amount=v.get("amount"),
-            description=v.get("description") or "",
-        )
-
-    return _upsert(
-        Purchase,
-        workspace,
-        file,
-        report,
-        progress,
-        key=lambda p: (p.contact_id, p.date, p.amount, p.description),
-        build=build,
-        update_fields=[],
-    )
 
 
 def write_activities(workspace, file, report, progress):
@@ -690,9 +736,8 @@ def write_referrals(workspace, file, report, progress):
     return {pk for pair in rows for pk in pair}
 
 
+# The small kinds' writers (contacts and purchases: clients.bulk).
 WRITERS = {
-    "contacts": write_contacts,
-    "purchases": write_purchases,
     "activities": write_activities,
     "deals": write_deals,
     "issues": write_issues,

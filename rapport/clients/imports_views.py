@@ -5,20 +5,19 @@ the workspace, until the user confirms; nothing is written to the record
 before that, and a batch of one workspace cannot be reached from another.
 """
 
+import itertools
 import secrets
 import shutil
 from pathlib import Path
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-from rapport.clients import examples, imports
+from rapport.clients import examples, imports, tasks
 from rapport.lib import csvimport
-from rapport.workspaces import audit
 from rapport.workspaces.access import import_required
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -57,16 +56,26 @@ class UploadForm(forms.Form):
         return files
 
 
+# Past either size, the import runs as a background task and the page follows
+# its progress: a request should not hold a browser for a minute.
+BACKGROUND_BYTES = 1024 * 1024
+BACKGROUND_ROWS = 5000
+
+
 def _batch_dir(workspace, batch: str) -> Path:
-    if not batch.isalnum():
-        raise Http404("No such import.")
-    return Path(settings.MEDIA_ROOT) / "imports" / str(workspace.pk) / batch
+    return tasks.batch_dir(workspace, batch)
 
 
-def _read_batch(folder: Path) -> list[tuple[str, bytes]]:
+def _batch_files(folder: Path) -> list[tuple[str, Path]]:
     if not folder.is_dir():
         raise Http404("No such import: it may have been imported or cancelled already.")
-    return [(path.name, path.read_bytes()) for path in sorted(folder.glob("*.csv"))]
+    return [(path.name, path) for path in sorted(folder.glob("*.csv"))]
+
+
+def _is_large(files: list[tuple[str, Path]]) -> bool:
+    if sum(path.stat().st_size for _, path in files) > BACKGROUND_BYTES:
+        return True
+    return sum(csvimport.count_lines(path) for _, path in files) > BACKGROUND_ROWS
 
 
 @import_required
@@ -95,60 +104,91 @@ def import_upload(request):
     return TemplateResponse(request, "clients/import_upload.html", context)
 
 
+def _report_messages(request, reports: list[dict]) -> None:
+    for report in reports:
+        if report["imported"]:
+            messages.success(
+                request,
+                f"{report['name']}: {report['created']} added, {report['updated']} updated, "
+                f"{report['unchanged']} unchanged.",
+            )
+        else:
+            messages.error(
+                request, f"{report['name']}: not imported ({len(report['errors'])} errors)."
+            )
+
+
 @import_required
 def import_preview(request, batch):
     workspace = request.workspace
     folder = _batch_dir(workspace, batch)
-    files = _read_batch(folder)
+    if folder.is_dir() and tasks.read_status(folder) is not None:
+        return redirect("clients:import_status", batch=batch)  # already started
+    files = _batch_files(folder)
     if request.method == "POST":
         if "cancel" in request.POST:
             shutil.rmtree(folder, ignore_errors=True)
             messages.info(request, "Import cancelled; nothing was written.")
             return redirect("clients:import")
-        reports = imports.import_files(workspace, files)
+        if _is_large(files):
+            tasks.write_status(folder, {"state": "queued", "phases": []})
+            tasks.import_batch.enqueue(workspace.pk, batch, request.user.pk)
+            return redirect("clients:import_status", batch=batch)
+        reports = tasks.run_batch(workspace, batch, request=request)
         shutil.rmtree(folder, ignore_errors=True)
-        audit.record(
-            audit.Kind.IMPORT,
-            workspace=workspace,
-            target=f"import:{batch}",
-            detail={
-                r.name: {"imported": bool(r.imported), "created": r.created, "updated": r.updated}
-                for r in reports
-            },
-            request=request,
-        )
-        for report in reports:
-            if report.imported:
-                messages.success(
-                    request,
-                    f"{report.name}: {report.created} added, {report.updated} updated, "
-                    f"{report.unchanged} unchanged.",
-                )
-            else:
-                messages.error(
-                    request, f"{report.name}: not imported ({len(report.errors)} errors)."
-                )
+        _report_messages(request, [tasks.report_dict(r) for r in reports])
         return redirect("clients:list")
-    parsed = imports.sort_files([imports.parse_file(data, name) for name, data in files])
-    imports.validate(workspace, parsed)
+    large = _is_large(files)
+    if large:
+        # A large batch is checked in full by the import itself (in the
+        # background, every error listed on its page): the preview reads only
+        # the headers and the first rows, so it opens at once.
+        checked = [_glance(name, path) for name, path in files]
+    else:
+        checked = imports.check(workspace, files, preview_rows=PREVIEW_ROWS)
     previews = [
         {
-            "file": p,
-            "columns": p.header,
+            "file": file,
+            "columns": file.parsed.header,
             # As they will be stored, written for people ("family, hygiene",
             # "yes"), not as Python would print them.
             "rows": [
-                [csvimport.display(row.values.get(col)) for col in p.header]
-                for row in p.rows[:PREVIEW_ROWS]
+                [csvimport.display(row.values.get(col)) for col in file.parsed.header]
+                for row in file.preview
             ],
         }
-        for p in parsed
+        for file in checked
     ]
     context = {
         "previews": previews,
         "batch": batch,
-        "any_valid": any(p.ok for p in parsed),
-        "all_valid": all(p.ok for p in parsed),
+        "any_valid": any(not f.errors for f in checked),
+        "all_valid": all(not f.errors for f in checked),
+        "large": large,
         "nav": "import",
     }
     return TemplateResponse(request, "clients/import_preview.html", context)
+
+
+def _glance(name: str, path: Path) -> imports.CheckedFile:
+    parsed = csvimport.read_header(path, name, imports.KINDS)
+    file = imports.CheckedFile(name, path, parsed, rows=csvimport.count_lines(path))
+    file.preview = list(itertools.islice(csvimport.iter_rows(path, parsed), PREVIEW_ROWS))
+    return file
+
+
+@import_required
+def import_status(request, batch):
+    """A background import's progress; the page reloads itself until the
+    import is done (a meta refresh: no script needed to see the end)."""
+    folder = _batch_dir(request.workspace, batch)
+    status = tasks.read_status(folder) if folder.is_dir() else None
+    if status is None:
+        raise Http404("No such import.")
+    context = {
+        "status": status,
+        "batch": batch,
+        "running": status["state"] in ("queued", "running"),
+        "nav": "import",
+    }
+    return TemplateResponse(request, "clients/import_status.html", context)

@@ -62,3 +62,26 @@ def earned_ranks(facts: LadderFacts, n: int) -> np.ndarray:
     for _, stage, test in PROMOTIONS:
         rank = np.where(test(facts), np.maximum(rank, Stage.rank(stage)), rank)
     return rank
+
+
+class _Column:
+    """A fact as a SQL column: the PROMOTIONS' tests, applied to these,
+    write their own SQL conditions, so the list stays defined once."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __ge__(self, n: int) -> str:  # type: ignore[override]
+        return f"{self.name} >= {int(n)}"
+
+    def __gt__(self, n: int) -> str:  # type: ignore[override]
+        return f"{self.name} > {int(n)}"
+
+
+def sql_promotions() -> list[tuple[str, str, str]]:
+    """(reason, rung, SQL condition) for each promotion, over columns named
+    as LadderFacts' fields (set-based promotion: clients.bulk)."""
+    from dataclasses import fields
+
+    columns = LadderFacts(**{f.name: _Column(f.name) for f in fields(LadderFacts)})
+    return [(reason, stage, test(columns)) for reason, stage, test in PROMOTIONS]

@@ -62,41 +62,94 @@ def first_amounts(contacts: np.ndarray, days: np.ndarray, amounts: np.ndarray) -
     return dict(zip(ids.tolist(), np.round(totals, 2).tolist(), strict=True))
 
 
-def update(workspace, contact_ids=None) -> int:
-    """Recompute and store the rhythm of some contacts (None: all)."""
-    table = Purchase._meta.db_table
-    sql = f"SELECT contact_id, date, amount FROM {table} WHERE workspace_id = %s"
-    params: list = [workspace.pk]
+def update(workspace, contact_ids=None, *, scope_table: str | None = None) -> int:
+    """Recompute and store the rhythm of some contacts (None: all; or those
+    listed in a table with a `contact_id` column), set-based: one statement
+    whatever their number. Returns how many contacts changed.
+
+    The same figures as `medians`, `typical_amounts` and `first_amounts`
+    (which the tests pin down), computed by the database: the median gap
+    with window functions, rounded half to even as NumPy's `rint` does.
+    """
+    params_scope: list = []
+    scope = ""
     if contact_ids is not None:
-        contact_ids = sorted(set(contact_ids))
-        if not contact_ids:
+        ids = sorted(set(contact_ids))
+        if not ids:
             return 0
-        sql += f" AND contact_id IN ({', '.join(['%s'] * len(contact_ids))})"
-        params += contact_ids
-    with connection.cursor() as cursor:
+        if len(ids) <= 500:
+            scope = f" AND contact_id IN ({', '.join(['%s'] * len(ids))})"
+            params_scope = ids
+        else:
+            scope_table = _ids_table(ids)
+    if scope_table:
+        scope = f" AND contact_id IN (SELECT contact_id FROM {scope_table})"
+    purchase, contact = Purchase._meta.db_table, Contact._meta.db_table
+    sqlite = connection.vendor == "sqlite"
+    gap = "CAST(julianday(date) - julianday(prev) AS INTEGER)" if sqlite else "(date - prev)"
+    distinct = "IS NOT" if sqlite else "IS DISTINCT FROM"
+    contact_scope = scope.replace("contact_id", f"{contact}.id", 1)
+    sql = f"""
+        WITH days AS (
+            SELECT DISTINCT contact_id, date FROM {purchase} WHERE workspace_id = %s{scope}
+        ), gaps AS (
+            SELECT contact_id, {gap} AS gap FROM (
+                SELECT contact_id, date,
+                       LAG(date) OVER (PARTITION BY contact_id ORDER BY date) AS prev
+                FROM days
+            ) d WHERE prev IS NOT NULL
+        ), ranked AS (
+            SELECT contact_id, gap,
+                   ROW_NUMBER() OVER (PARTITION BY contact_id ORDER BY gap) AS rn,
+                   COUNT(*) OVER (PARTITION BY contact_id) AS n
+            FROM gaps
+        ), middle AS (
+            -- the middle gap, or the two middle ones: their sum s over k of them
+            SELECT contact_id, SUM(gap) AS s, COUNT(*) AS k FROM ranked
+            WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2 GROUP BY contact_id
+        ), medians AS (
+            -- s / 2 rounded half to even, in integers (NumPy's rint)
+            SELECT contact_id, CASE WHEN k = 1 THEN s WHEN s %% 2 = 0 THEN s / 2
+                                    WHEN (s / 2) %% 2 = 0 THEN s / 2 ELSE s / 2 + 1 END AS rhythm
+            FROM middle
+        ), spend AS (
+            SELECT contact_id, CAST(ROUND(AVG(amount), 2) AS DOUBLE PRECISION) AS typical,
+                   MIN(date) AS first_day
+            FROM {purchase} WHERE workspace_id = %s AND amount IS NOT NULL{scope}
+            GROUP BY contact_id
+        ), firsts AS (
+            SELECT p.contact_id, CAST(ROUND(SUM(p.amount), 2) AS DOUBLE PRECISION) AS fst
+            FROM {purchase} p JOIN spend ON spend.contact_id = p.contact_id
+                                        AND p.date = spend.first_day
+            WHERE p.workspace_id = %s AND p.amount IS NOT NULL GROUP BY p.contact_id
+        ), fresh AS (
+            SELECT {contact}.id AS contact_id, medians.rhythm, spend.typical, firsts.fst
+            FROM {contact}
+            LEFT JOIN medians ON medians.contact_id = {contact}.id
+            LEFT JOIN spend ON spend.contact_id = {contact}.id
+            LEFT JOIN firsts ON firsts.contact_id = {contact}.id
+            WHERE {contact}.workspace_id = %s{contact_scope}
+        )
+        UPDATE {contact} SET rhythm_days = fresh.rhythm, typical_amount = fresh.typical,
+                             first_amount = fresh.fst
+        FROM fresh
+        WHERE {contact}.id = fresh.contact_id
+          AND ({contact}.rhythm_days {distinct} fresh.rhythm
+               OR {contact}.typical_amount {distinct} fresh.typical
+               OR {contact}.first_amount {distinct} fresh.fst)
+    """
+    ws = [workspace.pk]
+    params = ws + params_scope + ws + params_scope + ws + ws + params_scope
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if rows:
-        contacts = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        days = np.array([r[1] for r in rows], dtype="datetime64[D]").astype(np.int64)
-        amounts = np.array([r[2] for r in rows], dtype=float)  # None → NaN
-    else:
-        contacts = days = np.array([], dtype=np.int64)
-        amounts = np.array([], dtype=float)
-    ids, values = medians(contacts, days)
-    rhythm = dict(zip(ids.tolist(), np.rint(values).astype(int).tolist(), strict=True))
-    typical = typical_amounts(contacts, amounts)
-    first = first_amounts(contacts, days, amounts)
-    scope = Contact.objects.filter(workspace=workspace)
-    if contact_ids is not None:
-        scope = scope.filter(pk__in=contact_ids)
-    changed = []
-    fields = ["rhythm_days", "typical_amount", "first_amount"]
-    for contact in scope.only("pk", *fields):
-        values = (rhythm.get(contact.pk), typical.get(contact.pk), first.get(contact.pk))
-        if (contact.rhythm_days, contact.typical_amount, contact.first_amount) != values:
-            contact.rhythm_days, contact.typical_amount, contact.first_amount = values
-            changed.append(contact)
-    with transaction.atomic():
-        Contact.objects.bulk_update(changed, fields, batch_size=1000)
-    return len(changed)
+        return cursor.rowcount
+
+
+def _ids_table(ids: list[int]) -> str:
+    """A temporary table of contact ids, for a scope too long for IN (...)."""
+    table = "rapport_rhythm_ids"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {table} (contact_id INTEGER PRIMARY KEY)")
+        cursor.executemany(f"INSERT INTO {table} (contact_id) VALUES (%s)", [(i,) for i in ids])
+    return table

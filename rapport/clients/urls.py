@@ -20,4 +20,5 @@ urlpatterns = [
     path("deals/<int:pk>/", views.update_deal, name="update_deal"),
     path("import/", imports_views.import_upload, name="import"),
     path("import/<str:batch>/", imports_views.import_preview, name="import_preview"),
+    path("import/<str:batch>/status/", imports_views.import_status, name="import_status"),
 ]

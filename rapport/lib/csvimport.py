@@ -10,7 +10,9 @@ that point at the physical line of the file where the record starts.
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
@@ -67,7 +69,7 @@ class ParsedFile:
     header: list[str] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
-    # How the file was read, for the preview to say (detected, see parse()).
+    # How the file was read, for the preview to say (detected, see _open_text).
     encoding: str = ""
     delimiter: str = ","
 
@@ -164,6 +166,9 @@ def email(value: str) -> str:
     return value.lower()
 
 
+# -- reading -------------------------------------------------------------
+
+
 def detect_kind(name: str, header: list[str], kinds: dict[str, Kind]) -> Kind | None:
     """By file name first ("purchases-2026.csv"), else by the header."""
     stem = PurePath(name).stem.lower()
@@ -175,8 +180,6 @@ def detect_kind(name: str, header: list[str], kinds: dict[str, Kind]) -> Kind | 
     return matches[0] if len(matches) == 1 else None
 
 
-# -- reading -------------------------------------------------------------
-
 # What spreadsheets write when asked for CSV: Excel in a locale whose decimal
 # mark is a comma writes semicolons; "Text (tab delimited)" writes tabs.
 DELIMITERS = (",", ";", "\t")
@@ -186,6 +189,7 @@ DELIMITER_NAMES = {",": "comma-separated", ";": "semicolon-separated", "\t": "ta
 # for it, so trying UTF-8 first and Windows-1252 second is safe.
 ENCODINGS = (("utf-8", "UTF-8"), ("cp1252", "Windows-1252"))
 SNIFF_LINES = 50
+SNIFF_BYTES = 64 * 1024
 
 
 class Unreadable(ValueError):
@@ -275,41 +279,109 @@ def display(value) -> str:
     return str(value)
 
 
-def parse(
-    data: bytes | str, name: str, kinds: dict[str, Kind], kind: Kind | None = None
-) -> ParsedFile:
-    """Validate a whole file; never raises for bad content, reports instead.
-    The encoding and the delimiter are detected (decode, sniff_delimiter)."""
-    encoding = "text"
-    if isinstance(data, bytes):
+Source = "bytes | str | os.PathLike"  # content (bytes, str) or a path to the file
+
+
+def _is_path(source) -> bool:
+    return isinstance(source, os.PathLike)
+
+
+def count_lines(source) -> int:
+    """Lines in the file, less its header: the total a progress bar counts
+    toward. Read in binary blocks, so it costs a fraction of a parse."""
+    if _is_path(source):
+        lines = 0
+        with open(source, "rb") as handle:
+            while block := handle.read(1 << 20):
+                lines += block.count(b"\n")
+        return max(lines - 1, 0)
+    newline = b"\n" if isinstance(source, bytes) else "\n"
+    return max(source.count(newline) - 1, 0)
+
+
+@contextmanager
+def _open_text(source, name: str, result: "ParsedFile"):
+    """The file as text for the csv reader, its encoding and delimiter
+    detected and noted on `result`: a path is read as it goes (the file is
+    never all in memory, the detection reads its first block); content
+    already in memory is decoded whole. Yields None when it cannot be read,
+    the reason in result's errors."""
+    if _is_path(source):
+        with open(source, "rb") as handle:
+            head = handle.read(SNIFF_BYTES)
         try:
-            data, encoding = decode(data)
+            encoding, label = _encoding_of(head)
         except Unreadable as error:
-            result = ParsedFile(name, kind)
             result.error(0, str(error))
-            return result
-    elif data.startswith("\ufeff"):
-        data = data[1:]
-    delimiter = sniff_delimiter(data)
-    reader = csv.reader(io.StringIO(data, newline=""), delimiter=delimiter)
+            yield None
+            return
+        with open(source, encoding=encoding, newline="") as handle:
+            sample = handle.read(SNIFF_BYTES)
+            handle.seek(0)
+            result.encoding, result.delimiter = label, sniff_delimiter(sample)
+            yield handle
+        return
+    if isinstance(source, bytes):
+        try:
+            source, result.encoding = decode(source)
+        except Unreadable as error:
+            result.error(0, str(error))
+            yield None
+            return
+    else:
+        result.encoding = "text"
+        if source.startswith("\ufeff"):
+            source = source[1:]
+    result.delimiter = sniff_delimiter(source[:SNIFF_BYTES])
+    yield io.StringIO(source, newline="")
+
+
+def _encoding_of(head: bytes) -> tuple[str, str]:
+    """The codec to stream a file with, judged on its first block: as
+    `decode` judges a whole file (a block may end inside a UTF-8 character,
+    which is forgiven). A Windows-1252 byte later in a file that began as
+    plain UTF-8 is reported with its line when the rows are read."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig", "UTF-8 with BOM"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16", "UTF-16"
+    if b"\x00" in head[:4096]:
+        raise Unreadable("holds NUL bytes: it is not a text file (an .xlsx saved as .csv?)")
     try:
-        header = [h.strip().lower() for h in next(reader)]
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 3:  # not just a character cut by the block's end
+            return "cp1252", "Windows-1252"
+    return "utf-8", "UTF-8"
+
+
+def read_header(source, name: str, kinds: dict[str, Kind], kind: Kind | None = None) -> ParsedFile:
+    """The header's checks only (kind, unknown, repeated and missing columns):
+    the rows are read by `iter_rows`, as they stream."""
+    result = ParsedFile(name, kind)
+    try:
+        with _open_text(source, name, result) as handle:
+            if handle is None:
+                return result
+            header = [
+                h.strip().lower() for h in next(csv.reader(handle, delimiter=result.delimiter))
+            ]
     except StopIteration:
-        result = ParsedFile(name, kind, encoding=encoding, delimiter=delimiter)
         result.error(0, "is empty: a header row is required")
         return result
     except csv.Error as error:
-        result = ParsedFile(name, kind, encoding=encoding, delimiter=delimiter)
         result.error(1, f"cannot be read as CSV: {error}")
         return result
-
+    except UnicodeDecodeError:
+        result.error(1, "is not UTF-8 (line 1); save it as CSV UTF-8")
+        return result
     hint = _delimiter_hint(header)
     if hint:
-        result = ParsedFile(name, kind, header, encoding=encoding, delimiter=delimiter)
+        result.header = header
         result.error(1, hint)
         return result
     kind = kind or detect_kind(name, header, kinds)
-    result = ParsedFile(name, kind, header, encoding=encoding, delimiter=delimiter)
+    result.kind, result.header = kind, header
     if kind is None:
         result.error(
             1,
@@ -330,33 +402,66 @@ def parse(
     for required in kind.required:
         if required not in header:
             result.error(1, f"required column {required!r} is missing")
-    if result.errors:
-        return result
+    return result
 
-    line = 1
-    try:
-        for cells in reader:
-            start = line + 1
-            line = reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue  # blank lines are not rows
-            if len(cells) != len(header):
-                result.error(start, f"has {len(cells)} cells, the header has {len(header)}")
-                continue
-            values = {}
-            for column_name, raw in zip(header, cells, strict=True):
-                column = columns[column_name]
-                raw = raw.strip()
-                if not raw:
-                    if column.required:
-                        result.error(start, "is required", column_name)
-                    values[column_name] = None
+
+def iter_rows(source, result: ParsedFile, *, keep_bad: bool = False) -> Iterator[Row]:
+    """Stream the rows of a file whose header passed `read_header`.
+
+    Every cell error is added to `result` with its line; a row with an
+    error is not yielded (unless keep_bad), so that what follows sees only
+    typed rows. Only one row is in memory at a time.
+    """
+    if result.kind is None or result.errors:
+        return
+    columns = {c.name: c for c in result.kind.columns}
+    header = result.header
+    plan = [(name, columns[name].parse, columns[name].required) for name in header]
+    width = len(header)
+    with _open_text(source, result.name, result) as handle:
+        if handle is None:
+            return
+        reader = csv.reader(handle, delimiter=result.delimiter)
+        line = 1
+        try:
+            next(reader)  # the header, checked already
+            for cells in reader:
+                start = line + 1
+                line = reader.line_num
+                # Blank lines are not rows (the first cell says so for most rows).
+                if not cells or (not cells[0].strip() and not any(c.strip() for c in cells)):
                     continue
-                try:
-                    values[column_name] = column.parse(raw)
-                except ValueError as error:
-                    result.error(start, str(error), column_name)
-            result.rows.append(Row(start, values))
-    except csv.Error as error:
-        result.error(line + 1, f"cannot be read as CSV: {error}")
+                if len(cells) != width:
+                    result.error(start, f"has {len(cells)} cells, the header has {width}")
+                    continue
+                values = {}
+                ok = True
+                for (column_name, parse_cell, required), raw in zip(plan, cells, strict=True):
+                    raw = raw.strip()
+                    if not raw:
+                        if required:
+                            result.error(start, "is required", column_name)
+                            ok = False
+                        values[column_name] = None
+                        continue
+                    try:
+                        values[column_name] = parse_cell(raw)
+                    except ValueError as error:
+                        result.error(start, str(error), column_name)
+                        ok = False
+                if ok or keep_bad:
+                    yield Row(start, values)
+        except csv.Error as error:
+            result.error(line + 1, f"cannot be read as CSV: {error}")
+        except UnicodeDecodeError:
+            result.error(line + 1, f"is not UTF-8 (line {line + 1}); save it as CSV UTF-8")
+
+
+def parse(
+    data: bytes | str, name: str, kinds: dict[str, Kind], kind: Kind | None = None
+) -> ParsedFile:
+    """Validate a whole file into memory; never raises for bad content,
+    reports instead. (Large files: read_header + iter_rows.)"""
+    result = read_header(data, name, kinds, kind)
+    result.rows = list(iter_rows(data, result, keep_bad=True))
     return result

@@ -107,6 +107,7 @@ ROUTES = {
     "clients:update_deal": work_post("clients:update_deal"),
     "clients:import": {"GET": C.CONFIGURE, "POST": C.CONFIGURE},
     "clients:import_preview": {"GET": C.CONFIGURE, "POST": C.CONFIGURE, "key": "batch"},
+    "clients:import_status": {"GET": C.CONFIGURE, "POST": None, "key": "batch"},
     # -- outreach ----------------------------------------------------------
     "outreach:delivery": {
         "GET": C.READ,

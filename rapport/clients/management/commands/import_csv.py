@@ -2,9 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rapport.clients import imports
+from rapport.lib import progress
 from rapport.workspaces.models import Workspace
 
 
@@ -39,21 +39,11 @@ class Command(BaseCommand):
             path = Path(name)
             if not path.is_file():
                 raise CommandError(f"{name}: no such file")
-            files.append((path.name, path.read_bytes()))
-        total = sum(max(data.count(b"\n") - 1, 1) for _, data in files)
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            disable=not self.stdout.isatty(),
-        ) as progress:
-            bar = progress.add_task("Importing", total=total)
+            files.append((path.name, path))  # streamed from disk, never read whole
+        # A bar per phase on a terminal; in a log or a pipe, a plain line every few seconds.
+        with progress.for_output(self.stdout, prefix="import: ") as bar:
             reports = imports.import_files(
-                workspace,
-                files,
-                dry_run=options["dry_run"],
-                progress=lambda n: progress.advance(bar, n),
+                workspace, files, dry_run=options["dry_run"], progress=bar
             )
         failed = False
         for report in reports:

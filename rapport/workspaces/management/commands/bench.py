@@ -10,6 +10,7 @@ BENCHES = {
     "feed": "rapport.dev.bench_feed",
     "redirect": "rapport.dev.bench_redirect",
     "pages": "rapport.dev.bench_pages",
+    "import": "rapport.dev.bench_import",
 }
 
 
@@ -17,7 +18,8 @@ class Command(BaseCommand):
     help = (
         "Benchmarks: `rapport bench agenda --contacts N`, `rapport bench lapse --cdnow --json`, "
         "`rapport bench feed|redirect --requests N --rate R --json`, "
-        "`rapport bench pages --contacts N --json`."
+        "`rapport bench pages --contacts N --json`, "
+        "`rapport bench import --contacts N --purchases M --json`."
     )
 
     def add_arguments(self, parser):
