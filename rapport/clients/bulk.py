@@ -163,9 +163,15 @@ class Staging:
 
 
 def execute(sql: str, params=()) -> int:
+    """Run one statement; how many rows it changed."""
     with connection.cursor() as cursor:
         cursor.execute(sql, list(params))
-        return cursor.rowcount
+        if cursor.rowcount >= 0 or not _sqlite():
+            return cursor.rowcount
+        # Python's sqlite3 gives no rowcount for a statement that starts with
+        # WITH; SQLite's own count is still there.
+        cursor.execute("SELECT changes()")
+        return cursor.fetchone()[0]
 
 
 def begin() -> str | None:
