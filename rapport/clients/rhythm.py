@@ -142,7 +142,11 @@ def update(workspace, contact_ids=None, *, scope_table: str | None = None) -> in
     params = ws + params_scope + ws + params_scope + ws + ws + params_scope
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        if cursor.rowcount >= 0:
+            return cursor.rowcount
+        # Python's sqlite3 gives no rowcount for a statement that starts WITH.
+        cursor.execute("SELECT changes()")
+        return cursor.fetchone()[0]
 
 
 def _ids_table(ids: list[int]) -> str:
