@@ -16,6 +16,7 @@ HARMLESS = {
     ("agenda:script_edit", "key"): "the name of a script (apology, thank_you, …)",
     ("outreach:compose", "channel"): "email or sms",
     ("clients:import_preview", "batch"): "reachable only by a signed-in member of the workspace",
+    ("clients:import_status", "batch"): "reachable only by a signed-in member of the workspace",
     # The public wall, feed, widget and their photos and review links are public by
     # design: a workspace's slug is in its own embed snippet.
     **{

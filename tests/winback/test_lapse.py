@@ -44,7 +44,6 @@ def test_rhythm_is_the_median_and_kept_current_by_purchases(acme, today):
     assert ann.rhythm_days == 35
 
 
-
 def test_update_counts_the_contacts_it_changed(acme, today):
     """Regression: on SQLite the set-based update (a WITH … UPDATE) returned
     -1, as Python's sqlite3 reports no rowcount for it."""
@@ -56,6 +55,7 @@ def test_update_counts_the_contacts_it_changed(acme, today):
     acme_contacts.update(rhythm_days=None)
     assert rhythm.update(acme) == 2
     assert rhythm.update(acme, [ann.pk]) == 0
+
 
 @pytest.mark.django_db
 def test_a_small_workspace_falls_back_and_says_why(acme, today):

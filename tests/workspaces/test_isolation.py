@@ -228,6 +228,7 @@ CASES = {
     "clients:resolve_issue": ("post", "issue", {}),
     "clients:update_deal": ("post", "deal", {"title": "x", "stage": "lost"}),
     "clients:import_preview": ("post", "batch", {}),
+    "clients:import_status": ("get", "batch", {}),
     "outreach:item_outcome": ("post", "item", {"outcome": "declined", "channel": "phone"}),
     "agenda:done": ("post", "item", {}),
     "agenda:snooze": ("post", "item", {"days": "7"}),
