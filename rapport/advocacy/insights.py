@@ -25,6 +25,7 @@ from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum
 
 from rapport.advocacy.models import Referral, ReviewClick, Testimonial
 from rapport.clients.models import Deal, DealStage, Purchase
+from rapport.lib.spreadsheet import csv_safe
 from rapport.outreach.models import Ask, AskKind, Channel, Outcome
 
 ATTRIBUTION_DAYS = 90
@@ -441,8 +442,9 @@ def to_csv(report: Report) -> str:
     for figure in report.figures:
         for row in figure.rows:
             for measure, value in zip(figure.columns[1:], row[1:], strict=True):
+                # Row labels are people's and sources' names: never a formula.
                 writer.writerow(
-                    [report.start, report.end, figure.key, row[0], measure, _cell(value)]
+                    [report.start, report.end, figure.key, csv_safe(row[0]), measure, _cell(value)]
                 )
     return out.getvalue()
 

@@ -51,6 +51,7 @@ from rapport.agenda.facts import CUSTOMER_RANK, EPOCH, Snapshot, to_date
 from rapport.agenda.models import Action
 from rapport.agenda.rules import Run
 from rapport.clients.models import Contact, Purchase
+from rapport.lib.spreadsheet import csv_safe
 from rapport.outreach.models import Ask, AskKind, Outcome
 from rapport.winback import rules
 
@@ -508,17 +509,7 @@ def fill_contacts(workspace, rows: list[Row]) -> None:
 
 # -- CSV ----------------------------------------------------------------------
 
-FORMULA_START = ("=", "+", "-", "@")
-
-
-def csv_safe(value) -> str:
-    """A cell a spreadsheet will not run: text that could start a formula
-    (= + - @, also after leading spaces, or a tab or carriage return first)
-    gets a leading quote."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("\t", "\r") or text.lstrip()[:1] in FORMULA_START:
-        return "'" + text
-    return text
+# csv_safe: rapport.lib.spreadsheet (imported above), shared with the insights CSV.
 
 
 def csv_record(row: Row) -> list:

@@ -159,6 +159,21 @@ def test_the_csv_holds_every_figure(alice_client, acme, scenario, today, days_ag
     assert {r["period_start"] for r in rows} == {days_ago(30).isoformat()}
 
 
+
+def test_a_name_in_the_csv_is_never_a_formula(alice_client, acme, scenario, today, days_ago):
+    """A referrer called "=HYPERLINK(...)" reaches the CSV as text, not as a
+    formula a spreadsheet would run (security.md row 10)."""
+    bob = scenario["bob"]
+    bob.first_name, bob.last_name = '=HYPERLINK("http://evil.example")', "@SUM(A1)"
+    bob.save(update_fields=["first_name", "last_name"])
+    response = alice_client.get(
+        reverse("advocacy:insights_csv"), {"start": days_ago(30).isoformat(), "end": today}
+    )
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    labels = {r["row"] for r in rows if "HYPERLINK" in r["row"]}
+    assert labels and all(label.startswith("'=") for label in labels)
+    assert not any(r["row"][:1] in "=+-@" for r in rows if r["row"])
+
 def test_a_bad_period_is_refused_with_a_reason(alice_client, today):
     response = alice_client.get(
         reverse("advocacy:insights"), {"start": today.isoformat(), "end": "2001-01-01"}
