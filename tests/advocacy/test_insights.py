@@ -159,7 +159,6 @@ def test_the_csv_holds_every_figure(alice_client, acme, scenario, today, days_ag
     assert {r["period_start"] for r in rows} == {days_ago(30).isoformat()}
 
 
-
 def test_a_name_in_the_csv_is_never_a_formula(alice_client, acme, scenario, today, days_ago):
     """A referrer called "=HYPERLINK(...)" reaches the CSV as text, not as a
     formula a spreadsheet would run (security.md row 10)."""
@@ -173,6 +172,7 @@ def test_a_name_in_the_csv_is_never_a_formula(alice_client, acme, scenario, toda
     labels = {r["row"] for r in rows if "HYPERLINK" in r["row"]}
     assert labels and all(label.startswith("'=") for label in labels)
     assert not any(r["row"][:1] in "=+-@" for r in rows if r["row"])
+
 
 def test_a_bad_period_is_refused_with_a_reason(alice_client, today):
     response = alice_client.get(

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import Resolver404, resolve, reverse
 
-from rapport.clients import demo
+from rapport.dev import demo
 from rapport.clients.models import Contact
 from rapport.kinds import Channel
 from rapport.outreach import actions
