@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import Resolver404, resolve, reverse
 
-from rapport.dev import demo
 from rapport.clients.models import Contact
+from rapport.dev import demo
 from rapport.kinds import Channel
 from rapport.outreach import actions
 from rapport.outreach.models import AskKind
