@@ -46,6 +46,8 @@ NOT_LINKED = {
     "password_change": "in the account menu, which is a <details> the walk does not open",
     "mailbox:workspace": "linked only while mail goes to the development mailbox",
     "advocacy:merge_record": "the demo has merged nobody (tests/advocacy/test_merge.py shows it)",
+    "clients:import_status": "a large import's page, reached by redirect when it starts "
+    "(tests/clients/test_imports_bulk.py shows it)",
 }
 # Pages reached by a form rather than a link: visited directly.
 DIRECT = ["/settings/referrals/rules/new/"]
