@@ -38,7 +38,7 @@ from rapport.advocacy.testimonial_forms import (
     ReferenceRequestForm,
 )
 from rapport.outreach import ratelimit
-from rapport.outreach.public_views import client_page, csrf_protect_null_origin
+from rapport.outreach.public_views import client_page, csrf_protect_null_origin, problem_page
 from rapport.workspaces.models import Workspace
 
 FEED_LIMIT = 50
@@ -304,15 +304,10 @@ def review_go(request, slug, pk):
 # -- the client's testimonial page ---------------------------------------------
 
 
-def _problem(request, workspace, title, text, status):
-    context = {"workspace": workspace, "title": title, "text": text}
-    return TemplateResponse(request, "outreach/public/problem.html", context, status=status)
-
-
 def _open_link(request, model, token, expired_text):
     row = model.objects.by_token(token)
     if row is None:
-        return None, _problem(
+        return None, problem_page(
             request,
             None,
             "This link is not valid",
@@ -320,7 +315,9 @@ def _open_link(request, model, token, expired_text):
             404,
         )
     if row.expired():
-        return None, _problem(request, row.workspace, "This link has expired", expired_text, 410)
+        return None, problem_page(
+            request, row.workspace, "This link has expired", expired_text, 410
+        )
     return row, None
 
 
@@ -356,7 +353,9 @@ def client_testimonial(request, token):
         .first()
     )
     if testimonial is None or testimonial.contact.erased_at:
-        return _problem(request, link.workspace, "Nothing here", "These words were removed.", 404)
+        return problem_page(
+            request, link.workspace, "Nothing here", "These words were removed.", 404
+        )
     workspace, contact = testimonial.workspace, testimonial.contact
     current = testimonial.display_name or "Anonymous"
     form = ClientConsentForm(
@@ -440,7 +439,7 @@ def references_public(request, token):
     """For prospects: who is willing to talk to them, by industry and need."""
     share = ReferenceShare.objects.by_token(token)
     if share is None or share.revoked_at:
-        return _problem(
+        return problem_page(
             request,
             None,
             "This link is not valid",
@@ -449,7 +448,7 @@ def references_public(request, token):
         )
     workspace = share.workspace
     if share.expired():
-        return _problem(
+        return problem_page(
             request, workspace, "This link has expired", "Please ask us for a new link.", 410
         )
     form = ReferenceRequestForm(request.POST or None)

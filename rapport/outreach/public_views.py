@@ -69,7 +69,9 @@ def client_page(view):
     return wrapper
 
 
-def _problem(request, workspace, title: str, text: str, status: int):
+def problem_page(request, workspace, title: str, text: str, status: int):
+    """The one page a public link answers when it cannot be used (unknown,
+    expired, used): its title and words, and the business if known."""
     context = {"workspace": workspace, "title": title, "text": text}
     return TemplateResponse(request, "outreach/public/problem.html", context, status=status)
 
@@ -78,7 +80,7 @@ def _open(request, token: str):
     """The ask behind a token, or the response explaining why not."""
     ask = Ask.objects.by_token(token)
     if ask is None:
-        return None, _problem(
+        return None, problem_page(
             request,
             None,
             "This link is not valid",
@@ -86,7 +88,7 @@ def _open(request, token: str):
             404,
         )
     if ask.token_expired:
-        return None, _problem(
+        return None, problem_page(
             request,
             ask.workspace,
             "This link has expired",
@@ -97,7 +99,7 @@ def _open(request, token: str):
 
 
 def _answered(request, ask):
-    return _problem(
+    return problem_page(
         request,
         ask.workspace,
         "Thank you — we already have your answer",
@@ -246,7 +248,7 @@ def _reviews(request, ask, token):
 
 def _fixed(request, ask, token):
     if ask.issue is None:
-        return _problem(
+        return problem_page(
             request, ask.workspace, "Nothing to confirm", "This issue was removed.", 404
         )
     form = FixedForm(request.POST or None)
@@ -303,7 +305,7 @@ def unsubscribe(request, token):
         .first()
     )
     if message is None:
-        return _problem(
+        return problem_page(
             request,
             None,
             "This link is not valid",
